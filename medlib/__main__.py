@@ -1,0 +1,5 @@
+"""``python -m medlib`` runs the command line."""
+
+from medlib.cli import main
+
+main()

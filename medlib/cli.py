@@ -1,0 +1,104 @@
+"""The ``medlib`` command line: validate files, describe the data, render report packs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.console import Console
+
+from medlib import __version__
+
+app = typer.Typer(
+    help="Medicines value workbook: validate data, describe it, render per-trust report packs.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
+
+
+@app.callback(invoke_without_command=True)
+def _root(
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
+    if version:
+        console.print(f"medlib {__version__}")
+        raise typer.Exit()
+
+
+@app.command()
+def validate(
+    files: Annotated[list[Path], typer.Argument(help="SCMD usage files (CSV or Parquet).")],
+    quarantine_dir: Annotated[
+        Path,
+        typer.Option(help="Folder for <file>.quarantine.csv files listing every rejected row."),
+    ] = Path("quarantine"),
+) -> None:
+    """Read each file, print its load summary and write its quarantined rows to CSV.
+
+    Exits 1 if any row was quarantined, 2 if any file could not be read at all, else 0.
+    """
+    from medlib.io import UnusableFileError, read_usage
+
+    worst = 0
+    for path in files:
+        try:
+            result = read_usage(path)
+        except UnusableFileError as exc:
+            err_console.print(f"[bold red]Unusable file[/]: {exc}", highlight=False)
+            worst = 2
+            continue
+        for line in result.summary.lines():
+            console.print(line, highlight=False)
+        if len(result.quarantine):
+            quarantine_dir.mkdir(parents=True, exist_ok=True)
+            out = quarantine_dir / f"{Path(path).name}.quarantine.csv"
+            result.quarantine.to_csv(out, index=False)
+            console.print(f"  quarantined rows written to {out}", highlight=False)
+            worst = max(worst, 1)
+    raise typer.Exit(worst)
+
+
+@app.command()
+def info(
+    dataset: Annotated[
+        str, typer.Option(help="Bundled dataset to describe (see the list with --dataset list).")
+    ] = "usage",
+) -> None:
+    """Describe the bundled data: date range, trusts, products and cost coverage."""
+    from medlib.datasets import dataset_names, load_dataset
+
+    names = dataset_names()
+    if dataset == "list" or dataset not in names:
+        if dataset != "list":
+            err_console.print(f"No bundled dataset called {dataset!r}.")
+        for name, text in names.items():
+            console.print(f"{name:22} {text}", highlight=False)
+        raise typer.Exit(0 if dataset == "list" else 2)
+    frame = load_dataset(dataset)
+    console.print(f"{dataset}: {names[dataset]}", highlight=False)
+    console.print(f"  rows {len(frame):,}; columns {', '.join(frame.columns)}", highlight=False)
+    if "year_month" in frame:
+        for line in describe_usage(frame):
+            console.print(line, highlight=False)
+
+
+def describe_usage(frame: pd.DataFrame) -> list[str]:
+    """Lines describing a usage table per source: months, trusts, products, cost coverage."""
+    from medlib.datasets import describe_usage as describe
+
+    return [
+        f"  {r.source}: {r.first_month} to {r.last_month} ({r.months} months), {r.trusts} trusts,"
+        f" {r.products} products, cost on {r.rows_with_cost:,} of {r.rows:,} rows"
+        f" ({r.cost_coverage_pct:.1f}%)"
+        for r in describe(frame).itertuples()
+    ]
+
+
+def main() -> None:
+    """Entry point for the ``medlib`` console script."""
+    app()

@@ -1,0 +1,220 @@
+"""The bundled sample data, loaded by name with no paths to type (like ``seaborn.load_dataset``).
+
+The SCMD extracts are read through :func:`medlib.io.read_usage`, so the bundled data passes the
+same validation as any user file. Results are cached; every call returns a fresh copy so callers
+can modify what they get.
+
+Example:
+    >>> from medlib.datasets import load_dataset
+    >>> usage = load_dataset("scmd_lithium")
+    >>> sorted(usage.columns)[:3]
+    ['cost_gbp', 'quantity', 'source']
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+import pandas as pd
+
+from medlib.io import read_usage
+from medlib.paths import DATA_DIR, REFERENCE_DIR
+from medlib.schemas import PRODUCTS_SCHEMA, TRUSTS_SCHEMA
+
+#: Bundled SCMD extracts: dataset name -> (file, description).
+USAGE_FILES = {
+    "scmd_lithium": (
+        "scmd_lithium.parquet",
+        "Lithium, all trusts, 2019-04 to 2024-03 (60 months), quantity and indicative cost",
+    ),
+    "scmd_biologics": (
+        "scmd_biologics.parquet",
+        "Rheumatology and oncology biologics, 2019-01 to 2021-10, quantity only",
+    ),
+    "scmd_antibacterials": (
+        "scmd_antibacterials.parquet",
+        "Antibacterials, 2019-01 to 2020-11, quantity only",
+    ),
+}
+OTHER_DATASETS = {
+    "usage": "All bundled SCMD extracts in the canonical usage table, tagged by source",
+    "trusts": "NHS trusts with region, ICB and successor (merged trusts)",
+    "trust_lineage": "Predecessor -> successor links for merged trusts",
+    "products": "dm+d product attributes: molecule, BNF, ATC, DDD, high-cost flag",
+}
+
+
+def dataset_names() -> dict[str, str]:
+    """Names of the bundled datasets with a one-line description of each."""
+    return {**{k: v[1] for k, v in USAGE_FILES.items()}, **OTHER_DATASETS}
+
+
+def load_dataset(name: str) -> pd.DataFrame:
+    """Load a bundled dataset by name.
+
+    Args:
+        name: One of :func:`dataset_names`.
+
+    Returns:
+        A fresh copy of the canonical table.
+
+    Raises:
+        KeyError: The name is not a bundled dataset (the message lists the names).
+    """
+    if name in USAGE_FILES:
+        return _usage(name).copy()
+    if name == "usage":
+        return pd.concat([_usage(n) for n in USAGE_FILES], ignore_index=True)
+    if name == "trusts":
+        return _trusts().copy()
+    if name == "trust_lineage":
+        return _lineage().copy()
+    if name == "products":
+        return _products().copy()
+    raise KeyError(f"no bundled dataset called {name!r}; choose one of {sorted(dataset_names())}")
+
+
+@cache
+def _usage(name: str) -> pd.DataFrame:
+    result = read_usage(DATA_DIR / USAGE_FILES[name][0])
+    data = result.data
+    data["source"] = name
+    return data
+
+
+@cache
+def _raw_trusts() -> pd.DataFrame:
+    return pd.read_csv(
+        DATA_DIR / "trusts_region_icb_predecessors_oph.csv", dtype=str, keep_default_na=False
+    )
+
+
+def _split_codes(value: str) -> list[str]:
+    return [c.strip() for c in value.split(",") if c.strip()]
+
+
+def _icb_key(name: str) -> str:
+    text = name.lower().replace("&", "and")
+    text = re.sub(r"\bintegrated care board\b", "", text)
+    return re.sub(r"[^a-z]+", " ", text).strip()
+
+
+@cache
+def _lineage() -> pd.DataFrame:
+    """Predecessor -> successor pairs from both directions of the reference, checked to agree."""
+    raw = _raw_trusts()
+    pairs: set[tuple[str, str]] = set()
+    for _, row in raw.iterrows():
+        for pred in _split_codes(row["Predecessors"]):
+            pairs.add((pred, row["Trust Code"]))
+        for succ in _split_codes(row["Successors"]):
+            pairs.add((row["Trust Code"], succ))
+    lineage = pd.DataFrame(sorted(pairs), columns=["predecessor_code", "successor_code"])
+    clash = lineage[lineage.duplicated("predecessor_code", keep=False)]
+    if not clash.empty:
+        raise ValueError(f"trust reference gives more than one successor for {clash.to_dict()}")
+    return lineage
+
+
+@cache
+def _trusts() -> pd.DataFrame:
+    raw = _raw_trusts()
+    icbs = pd.read_csv(DATA_DIR / "icb_names_codes_dec_2024.csv", dtype=str)
+    icb_codes = {_icb_key(n): c for n, c in zip(icbs["ICB24NM"], icbs["ICB24CDH"], strict=True)}
+    successor = dict(zip(_lineage()["predecessor_code"], _lineage()["successor_code"], strict=True))
+    trusts = pd.DataFrame(
+        {
+            "trust_code": raw["Trust Code"].str.strip(),
+            "trust_name": raw["Trust Name"].str.strip(),
+            "region": raw["Region"].replace("", None),
+            "icb_code": [icb_codes.get(_icb_key(n)) for n in raw["ICB"]],
+            "icb_name": raw["ICB"].replace("", None),
+        }
+    )
+    # Predecessors that closed before the reference was drawn keep a row so their history maps.
+    trusts["successor_code"] = trusts["trust_code"].map(successor).astype(object)
+    trusts["successor_code"] = trusts["successor_code"].where(
+        trusts["successor_code"].notna(), None
+    )
+    return TRUSTS_SCHEMA.validate(trusts.sort_values("trust_code").reset_index(drop=True))
+
+
+def known_trust_codes() -> frozenset[str]:
+    """ODS codes accepted in usage files: every trust in the reference and every predecessor."""
+    return _known_trust_codes()
+
+
+@cache
+def _known_trust_codes() -> frozenset[str]:
+    raw = _raw_trusts()
+    codes = set(raw["Trust Code"].str.strip())
+    for value in raw["Predecessors"]:
+        codes.update(_split_codes(value))
+    return frozenset(codes)
+
+
+@cache
+def _products() -> pd.DataFrame:
+    products = pd.read_csv(
+        DATA_DIR / "products.csv",
+        dtype={c: str for c in ("vmp_code", "vmp_name", "vtm_name", "bnf_code", "atc_code")},
+    )
+    for col in ("vtm_name", "bnf_code", "atc_code", "ddd_unit", "route", "form"):
+        products[col] = products[col].astype(object).where(products[col].notna(), None)
+    overrides = pd.read_csv(REFERENCE_DIR / "ddd_per_unit_overrides.csv", dtype={"vmp_code": str})
+    over = overrides.set_index("vmp_code")
+    hit = products["vmp_code"].isin(over.index)
+    idx = products.loc[hit, "vmp_code"]
+    products.loc[hit, "ddd"] = over.loc[idx, "ddd"].to_numpy(dtype=float)
+    products.loc[hit, "ddd_unit"] = over.loc[idx, "ddd_unit"].to_numpy()
+    products.loc[hit, "ddd_per_unit"] = over.loc[idx, "ddd_per_unit"].to_numpy(dtype=float)
+    products["high_cost"] = products["vtm_name"].map(_is_high_cost).astype(bool)
+    return PRODUCTS_SCHEMA.validate(products)
+
+
+@cache
+def high_cost_molecules() -> frozenset[str]:
+    """Lower-case molecule names on the bundled high-cost (tariff-excluded) drugs list."""
+    path = REFERENCE_DIR / "high_cost_drugs.csv"
+    if not path.exists():
+        return frozenset()
+    table = pd.read_csv(path, dtype=str, comment="#")
+    return frozenset(table["molecule"].str.strip().str.lower())
+
+
+def _is_high_cost(vtm_name: str | None) -> bool:
+    if not vtm_name:
+        return False
+    name = vtm_name.lower()
+    return any(name == m or name.startswith(m + " ") for m in high_cost_molecules())
+
+
+def describe_usage(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per source: months covered, trusts, products, rows and cost coverage.
+
+    Args:
+        frame: A canonical usage table.
+
+    Returns:
+        Columns ``source, first_month, last_month, months, trusts, products, rows,
+        rows_with_cost, cost_coverage_pct, rows_negative_quantity``.
+    """
+    rows = []
+    for source, part in frame.groupby("source", sort=True):
+        with_cost = int(part["cost_gbp"].notna().sum())
+        rows.append(
+            {
+                "source": source,
+                "first_month": f"{part['year_month'].min():%Y-%m}",
+                "last_month": f"{part['year_month'].max():%Y-%m}",
+                "months": int(part["year_month"].nunique()),
+                "trusts": int(part["trust_code"].nunique()),
+                "products": int(part["vmp_code"].nunique()),
+                "rows": len(part),
+                "rows_with_cost": with_cost,
+                "cost_coverage_pct": round(100 * with_cost / len(part), 1),
+                "rows_negative_quantity": int((part["quantity"] < 0).sum()),
+            }
+        )
+    return pd.DataFrame(rows)

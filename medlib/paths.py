@@ -1,0 +1,13 @@
+"""Where things live, resolved from the package so notebooks and scripts work from any folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+DATA_DIR = PACKAGE_DIR / "data"
+REFERENCE_DIR = PACKAGE_DIR / "reference"
+PROJECT_ROOT = PACKAGE_DIR.parent
+NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
+PARAMETERS_DIR = PROJECT_ROOT / "parameters"
+REPORTS_DIR = PROJECT_ROOT / "reports"

@@ -1,0 +1,67 @@
+"""NHS identity colours and the chart defaults built on them.
+
+Colours are from the NHS England identity guidelines colour palette.
+"""
+
+from __future__ import annotations
+
+from cycler import cycler
+
+NHS_BLUE = "#005EB8"
+NHS_DARK_BLUE = "#003087"
+NHS_BRIGHT_BLUE = "#0072CE"
+NHS_LIGHT_BLUE = "#41B6E6"
+NHS_AQUA_BLUE = "#00A9CE"
+NHS_DARK_GREY = "#425563"
+NHS_MID_GREY = "#768692"
+NHS_PALE_GREY = "#E8EDEE"
+NHS_GREEN = "#009639"
+NHS_WARM_YELLOW = "#FFB81C"
+NHS_ORANGE = "#ED8B00"
+NHS_RED = "#DA291C"
+NHS_PURPLE = "#330072"
+NHS_PINK = "#AE2573"
+
+#: Colour cycle for categorical series, most important first.
+PALETTE = [
+    NHS_BLUE,
+    NHS_ORANGE,
+    NHS_GREEN,
+    NHS_PURPLE,
+    NHS_LIGHT_BLUE,
+    NHS_PINK,
+    NHS_WARM_YELLOW,
+    NHS_DARK_GREY,
+]
+
+#: Making Data Count point colours (METHODS.md 2.5).
+SPC_COLOURS = {
+    "common_cause": "#A6A6A6",
+    "special_cause_improvement": "#00B0F0",
+    "special_cause_concern": "#E46C0A",
+    "special_cause_neutral_high": "#490092",
+    "special_cause_neutral_low": "#490092",
+}
+
+#: Matplotlib rc settings applied inside :func:`chart_style` contexts (never at import).
+RC = {
+    "axes.prop_cycle": cycler(color=PALETTE),
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.titlesize": 12,
+    "axes.titleweight": "bold",
+    "axes.titlelocation": "left",
+    "axes.labelcolor": NHS_DARK_GREY,
+    "xtick.color": NHS_DARK_GREY,
+    "ytick.color": NHS_DARK_GREY,
+    "font.family": ["Arial", "Liberation Sans", "DejaVu Sans"],
+    "figure.figsize": (9, 4.5),
+    "figure.dpi": 100,
+}
+
+
+def chart_style():
+    """Context manager applying the NHS chart style to figures created inside it."""
+    import matplotlib as mpl
+
+    return mpl.rc_context(RC)
