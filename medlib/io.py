@@ -230,6 +230,47 @@ def _read_csv_text(path: Path) -> tuple[pd.DataFrame, list[int], list[dict[str, 
             f"its fields are separated by {label}, not commas",
             "Re-export it as comma-separated CSV",
         )
+    fast = _read_csv_fast(path)
+    if fast is not None:
+        return fast
+    return _read_csv_exact(path)
+
+
+def _read_csv_fast(path: Path) -> tuple[pd.DataFrame, list[int], list[dict[str, str]]] | None:
+    """Vectorised read for the common case; None when line numbers would not be exact.
+
+    The fast reader cannot say which physical line a row came from when the file has blank
+    lines, fields with embedded newlines, or rows with the wrong number of fields; those files
+    go through the exact reader instead.
+    """
+    with path.open("rb") as handle:
+        blob = handle.read()
+    physical_lines = blob.count(b"\n") + (0 if blob.endswith(b"\n") else 1)
+    try:
+        frame = pd.read_csv(
+            path,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            encoding="utf-8-sig",
+            skip_blank_lines=False,
+        )
+    except (pd.errors.ParserError, ValueError):
+        return None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    if len(set(frame.columns)) != len(frame.columns) or any(
+        re.search(r"\.\d+$", c) and c.rsplit(".", 1)[0] in frame.columns for c in frame.columns
+    ):
+        return None  # repeated header names: let the exact reader report them
+    if physical_lines != len(frame) + 1 or frame.isna().any().any():
+        return None
+    if len(frame) and (frame == "").all(axis=1).any():
+        return None  # blank lines
+    return frame, list(range(2, len(frame) + 2)), []
+
+
+def _read_csv_exact(path: Path) -> tuple[pd.DataFrame, list[int], list[dict[str, str]]]:
+    """Row-by-row read that knows every row's physical line and quarantines ragged rows."""
     ragged: list[dict[str, str]] = []
     with path.open("r", encoding="utf-8-sig", newline="") as handle:
         reader = csv.reader(handle)
@@ -301,7 +342,19 @@ def _read_parquet_text(path: Path) -> tuple[pd.DataFrame, list[int], list[dict[s
 
 
 def _parse_months(values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Return (parsed first-of-month timestamps, reason or '') for each text value."""
+    """Return (parsed first-of-month timestamps, reason or '') for each text value.
+
+    A usage file has a few dozen distinct months among millions of rows, so each distinct
+    value is parsed once and the result mapped back.
+    """
+    codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=False)
+    parsed_u, reason_u = _parse_unique_months(pd.Series(uniques, dtype=object).astype(str))
+    parsed = pd.Series(parsed_u.to_numpy()[codes], index=values.index, dtype="datetime64[ns]")
+    reason = pd.Series(reason_u.to_numpy()[codes], index=values.index, dtype=object)
+    return parsed, reason
+
+
+def _parse_unique_months(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
     reason = pd.Series("", index=values.index, dtype=object)
     text = values.str.strip()
@@ -327,6 +380,13 @@ def _parse_months(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     reason.loc[unmatched & (text == "")] = "missing date"
     reason.loc[unmatched & (text != "")] = "unparseable date"
     return parsed, reason
+
+
+def _matches(values: pd.Series, pattern: re.Pattern[str]) -> pd.Series:
+    """Whether each value fully matches ``pattern``, testing each distinct value once."""
+    uniques = values.unique()
+    hits = {u for u in uniques if isinstance(u, str) and pattern.match(u)}
+    return values.isin(hits)
 
 
 def _parse_numbers(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
@@ -388,11 +448,12 @@ def read_usage(
     add("year_month", month_reason != "", month_reason)
 
     trust = text["trust_code"].str.strip().str.upper()
+    trust_ok = _matches(trust, _ODS)
     add("trust_code", trust == "", "missing trust code")
-    add("trust_code", (trust != "") & ~trust.str.match(_ODS), "malformed trust code")
+    add("trust_code", (trust != "") & ~trust_ok, "malformed trust code")
     add(
         "trust_code",
-        (trust != "") & trust.str.match(_ODS) & ~trust.isin(known),
+        (trust != "") & trust_ok & ~trust.isin(known),
         "unknown trust code (not in the trust reference or its predecessors)",
     )
 
@@ -400,7 +461,7 @@ def read_usage(
     add("vmp_code", vmp == "", "missing VMP code")
     add(
         "vmp_code",
-        (vmp != "") & ~vmp.str.match(_CODE),
+        (vmp != "") & ~_matches(vmp, _CODE),
         "malformed VMP code (expected a dm+d id of digits, read as text)",
     )
 
