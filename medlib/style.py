@@ -54,7 +54,9 @@ RC = {
     "axes.labelcolor": NHS_DARK_GREY,
     "xtick.color": NHS_DARK_GREY,
     "ytick.color": NHS_DARK_GREY,
-    "font.family": ["Arial", "Liberation Sans", "DejaVu Sans"],
+    # A generic family with a preference list: the first installed font is used, silently.
+    "font.family": "sans-serif",
+    "font.sans-serif": ["Arial", "Liberation Sans", "DejaVu Sans"],
     "figure.figsize": (9, 4.5),
     "figure.dpi": 100,
 }
