@@ -1,0 +1,343 @@
+"""The ``hcd_activity`` table: brand-level, pseudonymised high-cost drug activity.
+
+One row per administration or supply: ``patient_id`` (pseudonym, text), ``trust_code`` (ODS),
+``activity_date``, ``molecule`` (lower case), ``product`` (brand), ``indication``, ``quantity``
+(price units, > 0) and ``cost_gbp`` (>= 0; missing when not known). SCMD cannot show brands;
+switch tracking needs this table.
+
+:func:`validate_hcd_activity` checks a frame row by row and quarantines every bad row with the
+column and the reason, in the same :class:`medlib.io.LoadResult` form as the SCMD reader, so
+``rows_read == rows_accepted + rows_quarantined`` always. :func:`read_hcd_activity` does the
+same for a CSV or Parquet file. A table missing a required column is a clear
+:class:`medlib.io.UnusableFileError`; nothing is half-loaded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from medlib.io import QUARANTINE_COLUMNS, LoadResult, LoadSummary, UnusableFileError
+
+HCD_COLUMNS = [
+    "patient_id",
+    "trust_code",
+    "activity_date",
+    "molecule",
+    "product",
+    "indication",
+    "quantity",
+    "cost_gbp",
+]
+OPTIONAL_COLUMNS = {"indication", "cost_gbp"}
+ODS_PATTERN = r"^[A-Z0-9]{3,5}$"
+
+HCD_ACTIVITY_SCHEMA = pa.DataFrameSchema(
+    {
+        "patient_id": pa.Column(str, pa.Check.str_length(min_value=1)),
+        "trust_code": pa.Column(str, pa.Check.str_matches(ODS_PATTERN)),
+        "activity_date": pa.Column("datetime64[ns]"),
+        "molecule": pa.Column(
+            str, pa.Check(lambda s: (s == s.str.lower()).all(), error="molecule is lower case")
+        ),
+        "product": pa.Column(str, pa.Check.str_length(min_value=1)),
+        "indication": pa.Column(str, nullable=True),
+        "quantity": pa.Column(float, pa.Check.gt(0)),
+        "cost_gbp": pa.Column(float, pa.Check.ge(0), nullable=True),
+    },
+    strict=True,
+    ordered=True,
+    coerce=True,
+    name="hcd_activity",
+)
+
+
+class MissingColumnsError(ValueError):
+    """A table handed to an analysis function lacks columns the function needs."""
+
+
+def require_columns(frame: pd.DataFrame, columns: Iterable[str], what: str) -> None:
+    """Raise :class:`MissingColumnsError` naming any of ``columns`` absent from ``frame``.
+
+    Args:
+        frame: The table to check.
+        columns: Columns that must be present.
+        what: What the table should be, for the message (e.g. "hcd_activity").
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise MissingColumnsError(
+            f"{what}: expected a pandas DataFrame, got {type(frame).__name__}"
+        )
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise MissingColumnsError(
+            f"{what} is missing column(s) {', '.join(missing)}; it has "
+            f"{', '.join(map(str, frame.columns)) or 'no columns'}"
+        )
+
+
+def empty_hcd_activity() -> pd.DataFrame:
+    """An empty table with the canonical columns and types."""
+    return HCD_ACTIVITY_SCHEMA.validate(
+        pd.DataFrame({c: pd.Series(dtype=object) for c in HCD_COLUMNS}).astype(
+            {"activity_date": "datetime64[ns]", "quantity": float, "cost_gbp": float}
+        )
+    )
+
+
+def _as_text(values: pd.Series) -> pd.Series:
+    if pd.api.types.is_string_dtype(values) and not pd.api.types.is_object_dtype(values):
+        return values.fillna("").str.strip()
+    text = values.astype(object).where(values.notna(), "")
+    return text.astype(str).str.strip()
+
+
+def _parse_dates(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Return (dates at midnight, reason or '') for each value."""
+    reason = pd.Series("", index=values.index, dtype=object)
+    if pd.api.types.is_datetime64_any_dtype(values):
+        parsed = (
+            pd.to_datetime(values).dt.tz_localize(None)
+            if getattr(values.dt, "tz", None)
+            else pd.to_datetime(values)
+        )
+        reason[parsed.isna()] = "missing activity date"
+        return parsed.dt.normalize().astype("datetime64[ns]"), reason
+    text = _as_text(values)
+    parsed = pd.to_datetime(text.where(text != ""), errors="coerce", format="ISO8601")
+    reason[text == ""] = "missing activity date"
+    reason[(text != "") & parsed.isna()] = "unparseable activity date (expected YYYY-MM-DD)"
+    return parsed.dt.normalize().astype("datetime64[ns]"), reason
+
+
+def _parse_numbers(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Return (floats, is_blank, is_bad)."""
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        numbers = values.astype("float64")
+        blank = numbers.isna()
+        return numbers, blank, ~blank & ~np.isfinite(numbers.fillna(0))
+    text = _as_text(values)
+    blank = text == ""
+    numbers = pd.to_numeric(text.where(~blank), errors="coerce").astype("float64")
+    bad = ~blank & (numbers.isna() | ~np.isfinite(numbers.fillna(0)))
+    return numbers, blank, bad
+
+
+def validate_hcd_activity(
+    frame: pd.DataFrame,
+    source: str = "hcd_activity table",
+    known_trusts: Iterable[str] | None = None,
+    first_line: int = 1,
+) -> LoadResult:
+    """Check an ``hcd_activity`` table row by row, quarantining every bad row with a reason.
+
+    Molecule names are lower-cased and text is trimmed; nothing else is changed. Extra columns
+    are ignored. Rows that repeat an earlier row exactly are quarantined as duplicates.
+
+    Args:
+        frame: The table (text or typed columns).
+        source: Name of the file or table, recorded in the quarantine and summary.
+        known_trusts: ODS codes to accept; None uses the bundled trust reference (current
+            trusts and their predecessors); an empty iterable accepts any well-formed code.
+        first_line: Line number of the first data row (2 for a CSV with a header).
+
+    Returns:
+        Accepted rows in canonical form, the quarantine (file, line, column, value, reason) and
+        a summary in which rows read = rows accepted + rows quarantined.
+
+    Raises:
+        UnusableFileError: A required column is missing.
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise UnusableFileError(
+            source,
+            f"it is a {type(frame).__name__}, not a table",
+            "Pass a pandas DataFrame with the hcd_activity columns",
+        )
+    required = [c for c in HCD_COLUMNS if c not in OPTIONAL_COLUMNS]
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise UnusableFileError(
+            source,
+            f"it is missing the required column{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(missing)}",
+            f"An hcd_activity table needs the columns {', '.join(HCD_COLUMNS)} "
+            "(indication and cost_gbp may be absent)",
+        )
+    if known_trusts is None:
+        from medlib.datasets import known_trust_codes
+
+        known_trusts = known_trust_codes()
+    known = set(known_trusts)
+
+    raw = frame.reset_index(drop=True)
+    n = len(raw)
+    lines = pd.Series(np.arange(first_line, first_line + n), dtype="int64")
+    checks: list[tuple[str, pd.Series, str | pd.Series]] = []
+
+    patient = _as_text(raw["patient_id"])
+    checks.append(("patient_id", patient == "", "missing patient pseudonym"))
+
+    trust = _as_text(raw["trust_code"]).str.upper()
+    well_formed = trust.str.match(ODS_PATTERN)
+    checks.append(("trust_code", trust == "", "missing trust code"))
+    checks.append(("trust_code", (trust != "") & ~well_formed, "malformed trust code"))
+    if known:
+        checks.append(
+            (
+                "trust_code",
+                well_formed & ~trust.isin(known),
+                "unknown trust code (not in the trust reference or its predecessors)",
+            )
+        )
+
+    dates, date_reason = _parse_dates(raw["activity_date"])
+    checks.append(("activity_date", date_reason != "", date_reason))
+
+    molecule = _as_text(raw["molecule"]).str.lower()
+    checks.append(("molecule", molecule == "", "missing molecule"))
+    product = _as_text(raw["product"])
+    checks.append(("product", product == "", "missing product (brand)"))
+
+    quantity, q_blank, q_bad = _parse_numbers(raw["quantity"])
+    checks.append(("quantity", q_blank, "missing quantity"))
+    checks.append(("quantity", q_bad, "non-numeric quantity"))
+    checks.append(("quantity", ~q_blank & ~q_bad & (quantity <= 0), "quantity is not positive"))
+
+    if "cost_gbp" in raw.columns:
+        cost, _, c_bad = _parse_numbers(raw["cost_gbp"])
+        checks.append(("cost_gbp", c_bad, "non-numeric cost"))
+        checks.append(("cost_gbp", ~c_bad & (cost < 0), "negative cost"))
+    else:
+        cost = pd.Series(np.nan, index=raw.index, dtype="float64")
+    if "indication" in raw.columns:
+        indication = _as_text(raw["indication"])
+        indication = indication.astype(object).where(indication != "", None)
+    else:
+        indication = pd.Series(None, index=raw.index, dtype=object)
+
+    reason = pd.Series("", index=raw.index, dtype=object)
+    column = pd.Series("", index=raw.index, dtype=object)
+    flagged = np.zeros(n, dtype=bool)
+    for col, mask, why in checks:
+        fresh = mask.to_numpy(dtype=bool) & ~flagged
+        if not fresh.any():
+            continue
+        reason[fresh] = why[fresh] if isinstance(why, pd.Series) else why
+        column[fresh] = col
+        flagged |= fresh
+
+    candidate = pd.DataFrame(
+        {
+            "patient_id": patient,
+            "trust_code": trust,
+            "activity_date": dates,
+            "molecule": molecule,
+            "product": product,
+            "indication": indication,
+            "quantity": quantity,
+            "cost_gbp": cost,
+        }
+    )
+    ok = pd.Series(~flagged, index=raw.index)
+    # An exact repeat is a double-count (the same supply sent twice), not a second dose.
+    valid = candidate[ok]
+    repeat = valid.duplicated(keep="first")
+    if repeat.any():
+        first_of = (
+            lines[valid.index]
+            .groupby([valid[c] for c in HCD_COLUMNS], dropna=False, sort=False)
+            .transform("first")
+        )
+        for idx in repeat[repeat].index:
+            reason[idx] = f"duplicate row (same values as line {int(first_of[idx])})"
+            column[idx] = "patient_id"
+        ok[repeat[repeat].index] = False
+
+    bad = ~ok
+    value = pd.Series("", index=raw.index, dtype=object)
+    for col in set(column[bad]):
+        rows = bad & (column == col)
+        value[rows] = _as_text(raw.loc[rows, col])
+    quarantine = pd.DataFrame(
+        {
+            "file": source,
+            "line": lines[bad],
+            "column": column[bad],
+            "value": value[bad],
+            "reason": reason[bad],
+        },
+        columns=QUARANTINE_COLUMNS,
+    ).reset_index(drop=True)
+
+    data = HCD_ACTIVITY_SCHEMA.validate(candidate[ok].reset_index(drop=True))
+    generic = quarantine["reason"].str.replace(r" \(same values as line \d+\)$", "", regex=True)
+    summary = LoadSummary(
+        file=source,
+        layout="hcd_activity",
+        rows_read=n,
+        rows_accepted=len(data),
+        rows_quarantined=len(quarantine),
+        rows_without_cost=int(data["cost_gbp"].isna().sum()),
+        rows_negative_quantity=0,
+        first_month=data["activity_date"].min().strftime("%Y-%m") if len(data) else None,
+        last_month=data["activity_date"].max().strftime("%Y-%m") if len(data) else None,
+        trusts=int(data["trust_code"].nunique()),
+        products=int(data["product"].nunique()),
+        has_cost_column="cost_gbp" in raw.columns,
+        reasons={str(k): int(v) for k, v in generic.value_counts().items()},
+    )
+    return LoadResult(data=data, quarantine=quarantine, summary=summary)
+
+
+def read_hcd_activity(path: str | Path, known_trusts: Iterable[str] | None = None) -> LoadResult:
+    """Read an ``hcd_activity`` CSV or Parquet file and validate it row by row.
+
+    Args:
+        path: The file.
+        known_trusts: As for :func:`validate_hcd_activity`.
+
+    Returns:
+        The :class:`medlib.io.LoadResult` of :func:`validate_hcd_activity`.
+
+    Raises:
+        UnusableFileError: The file is missing, empty, unreadable or lacks required columns.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise UnusableFileError(path, "the file does not exist", "Check the path and file name")
+    if path.stat().st_size == 0:
+        raise UnusableFileError(path, "the file is empty", "Check the export finished")
+    if path.suffix.lower() in {".parquet", ".pq"}:
+        try:
+            frame = pd.read_parquet(path)
+        except Exception as exc:  # pyarrow raises several unrelated types for a bad file
+            raise UnusableFileError(
+                path,
+                f"it is not a readable Parquet file ({str(exc).splitlines()[0]})",
+                "Re-export it, or give it a .csv name if it is really CSV",
+            ) from None
+        first = 1
+    else:
+        try:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+        except UnicodeDecodeError:
+            raise UnusableFileError(
+                path, "it is not UTF-8 text", "Save it again as 'CSV UTF-8'"
+            ) from None
+        except pd.errors.ParserError as exc:
+            raise UnusableFileError(
+                path,
+                f"it is not a well-formed CSV ({exc})",
+                "Check quoting and that every row has the same fields",
+            ) from None
+        # One record per physical line is assumed: line 1 is the header.
+        first = 2
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return validate_hcd_activity(
+        frame, source=str(path), known_trusts=known_trusts, first_line=first
+    )
