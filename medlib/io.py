@@ -240,32 +240,38 @@ def _read_csv_fast(path: Path) -> tuple[pd.DataFrame, list[int], list[dict[str, 
     """Vectorised read for the common case; None when line numbers would not be exact.
 
     The fast reader cannot say which physical line a row came from when the file has blank
-    lines, fields with embedded newlines, or rows with the wrong number of fields; those files
-    go through the exact reader instead.
+    lines, fields with embedded newlines, or rows with the wrong number of fields; Arrow's CSV
+    parser refuses such files (or the line count gives them away) and they go through the exact
+    reader instead.
     """
+    import pyarrow.csv as pacsv
+
     with path.open("rb") as handle:
         blob = handle.read()
     physical_lines = blob.count(b"\n") + (0 if blob.endswith(b"\n") else 1)
+    header = next(csv.reader([blob.decode("utf-8-sig").split("\n", 1)[0].rstrip("\r")]))
+    header = [h.strip() for h in header]
+    if len(set(header)) != len(header):
+        return None  # let the exact reader name the repeated columns
     try:
-        frame = pd.read_csv(
+        table = pacsv.read_csv(
             path,
-            dtype=str,
-            keep_default_na=False,
-            na_filter=False,
-            encoding="utf-8-sig",
-            skip_blank_lines=False,
+            read_options=pacsv.ReadOptions(column_names=header, skip_rows=1),
+            parse_options=pacsv.ParseOptions(ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(
+                column_types={h: pa.string() for h in header},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
         )
-    except (pd.errors.ParserError, ValueError):
+    except (pa.ArrowInvalid, UnicodeDecodeError):
         return None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    if len(set(frame.columns)) != len(frame.columns) or any(
-        re.search(r"\.\d+$", c) and c.rsplit(".", 1)[0] in frame.columns for c in frame.columns
-    ):
-        return None  # repeated header names: let the exact reader report them
-    if physical_lines != len(frame) + 1 or frame.isna().any().any():
+    if physical_lines != table.num_rows + 1:
         return None
+    frame = table.to_pandas()
     if len(frame) and (frame == "").all(axis=1).any():
-        return None  # blank lines
+        return None  # blank lines are not rows; the exact reader skips them
+
     return frame, list(range(2, len(frame) + 2)), []
 
 
@@ -336,6 +342,29 @@ def _read_parquet_text(path: Path) -> tuple[pd.DataFrame, list[int], list[dict[s
         data[name] = ["" if v is None else v for v in values]
     frame = pd.DataFrame(data, dtype=object)
     return frame, list(range(1, len(frame) + 1)), []
+
+
+def read_text_table(path: Path) -> tuple[pd.DataFrame, list[int], list[dict[str, str]]]:
+    """Read a CSV or Parquet file with every field as text, after the structural checks.
+
+    Shared by every reader of the project's tables (usage, patient-level tables).
+
+    Returns:
+        The raw frame, each row's physical line (CSV) or row number (Parquet), and the rows
+        that had the wrong number of fields, ready to quarantine.
+
+    Raises:
+        UnusableFileError: The file is missing, empty, not UTF-8, uses another delimiter or is
+            not a readable table.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise UnusableFileError(path, "the file does not exist", "Check the path and file name")
+    if path.is_dir():
+        raise UnusableFileError(path, "it is a folder, not a file", "Pass the files inside it")
+    if path.suffix.lower() in {".parquet", ".pq"}:
+        return _read_parquet_text(path)
+    return _read_csv_text(path)
 
 
 # --------------------------------------------------------------------------- row checks
@@ -417,14 +446,7 @@ def read_usage(
             readable table or lacks required columns.
     """
     path = Path(path)
-    if not path.exists():
-        raise UnusableFileError(path, "the file does not exist", "Check the path and file name")
-    if path.is_dir():
-        raise UnusableFileError(path, "it is a folder, not a file", "Pass the files inside it")
-    if path.suffix.lower() in {".parquet", ".pq"}:
-        raw, lines, ragged = _read_parquet_text(path)
-    else:
-        raw, lines, ragged = _read_csv_text(path)
+    raw, lines, ragged = read_text_table(path)
     layout, mapping = _match_layout(path, list(raw.columns))
     if raw.empty and not ragged:
         raise UnusableFileError(

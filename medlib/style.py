@@ -5,6 +5,9 @@ Colours are from the NHS England identity guidelines colour palette.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from cycler import cycler
 
 NHS_BLUE = "#005EB8"
@@ -62,8 +65,19 @@ RC = {
 }
 
 
-def chart_style():
-    """Context manager applying the NHS chart style to figures created inside it."""
+@contextmanager
+def chart_style() -> Iterator[None]:
+    """Context manager applying the NHS chart style to figures created inside it.
+
+    Only the keys in :data:`RC` are saved and restored. ``matplotlib.rc_context`` restores every
+    setting, including the backend chosen when a kernel makes its first figure, which switches
+    Jupyter's inline display off for every later figure.
+    """
     import matplotlib as mpl
 
-    return mpl.rc_context(RC)
+    saved = {key: mpl.rcParams[key] for key in RC}
+    mpl.rcParams.update(RC)
+    try:
+        yield
+    finally:
+        mpl.rcParams.update(saved)

@@ -378,3 +378,21 @@ def test_mixed_corpus_loses_and_duplicates_nothing(tmp_path):
     got = sorted(int(d) for d in result.data["year_month"].dt.strftime("%Y%m"))
     assert got == expected
     assert result.data["quantity"].sum() == sum(m * 10 for m in range(1, 13))
+
+
+def test_short_row_is_quarantined(tmp_path):
+    short = GOOD_2.rsplit(",", 1)[0]  # the cost field is missing altogether
+    path = published(tmp_path, GOOD_1, short, GOOD_3)
+    result = read_usage(path)
+    assert result.quarantine[["line", "column", "reason"]].to_dict("records") == [
+        {"line": 3, "column": "", "reason": "wrong number of fields (7, header has 8)"}
+    ]
+    assert result.data["quantity"].tolist() == [560.0, 150.0]
+
+
+def test_blank_line_keeps_line_numbers_exact(tmp_path):
+    bad = GOOD_2.replace(",RTD,", ",ZZZ,")
+    path = write(tmp_path, "gap.csv", f"{PUBLISHED_HEADER}\n{GOOD_1}\n\n{bad}\n")
+    result = read_usage(path)
+    assert result.quarantine["line"].tolist() == [4]  # header 1, row 2, blank 3, bad row 4
+    assert result.summary.rows_read == 2
