@@ -38,6 +38,8 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check medlib tests benchmarks tools
 
 benchmark: $(STAMP)
+	$(BIN)/python benchmarks/read_usage.py
+	$(BIN)/python benchmarks/explorer.py
 	$(BIN)/python benchmarks/render.py
 
 clean:

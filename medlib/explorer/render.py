@@ -1,0 +1,83 @@
+"""Drawing the explorer's current view with the project's chart functions.
+
+The SPC chart is :func:`medlib.charts.spc_chart` and the decile chart is
+:func:`medlib.charts.decile_chart`; when several trusts are shown, the others are added to the
+decile chart as further lines. Figures are closed after being turned into PNG bytes, so widget
+updates never leave figures open (or make a notebook show them twice).
+"""
+
+from __future__ import annotations
+
+import io
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from medlib import charts
+from medlib.style import NHS_RED, PALETTE, chart_style
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from medlib.explorer.state import Explorer
+
+#: Resolution of the PNG shown in the explorer (lower than print: it redraws on every change).
+SCREEN_DPI = 80
+
+
+def view_figure(ex: Explorer) -> Figure | None:
+    """The chart of the explorer's current view, or None when there is nothing to draw."""
+    if ex.message:
+        return None
+    measure = ex.measure
+    money = measure.key == "spend"
+    if ex.selection.chart == "spc":
+        result = ex.spc_result
+        if result is None:
+            return None
+        return charts.spc_chart(result, ex.title(), measure.axis, money=money)
+    deciles = ex.deciles
+    series = ex.series
+    units = list(ex.units) if ex.level != "england" else []
+    first = units[0] if units else None
+    own = (
+        series.loc[series["code"] == first, ["year_month", "value"]]
+        if first
+        else pd.DataFrame({"year_month": pd.Series(dtype="datetime64[ns]"), "value": []})
+    )
+    fig = charts.decile_chart(
+        deciles,
+        own,
+        ex.title(),
+        measure.axis,
+        first if first else "_no_unit",
+        money=money,
+    )
+    ax = fig.axes[0]
+    with chart_style():
+        colours = [c for c in PALETTE if c != NHS_RED]
+        for i, code in enumerate(units[1:]):
+            part = series[series["code"] == code]
+            ax.plot(
+                part["year_month"],
+                part["value"],
+                color=colours[(i + 1) % len(colours)],
+                linewidth=2,
+                label=code,
+            )
+        if len(units) > 1:
+            ax.legend(frameon=False, fontsize=9)
+    return fig
+
+
+def figure_png(fig: Figure, dpi: int = SCREEN_DPI) -> bytes:
+    """PNG bytes of a figure, closing it afterwards."""
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    try:
+        # Fast compression: the image is redrawn on every change and only travels to the browser.
+        fig.savefig(buffer, format="png", dpi=dpi, pil_kwargs={"compress_level": 1})
+    finally:
+        plt.close(fig)
+    return buffer.getvalue()
