@@ -19,10 +19,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 reports: $(STAMP)
-	mkdir -p reports/sample/tables
-	$(BIN)/papermill --log-level WARNING notebooks/data_overview.ipynb reports/sample/data_overview.ipynb \
-		-p tables_dir reports/sample/tables
-	$(BIN)/jupyter nbconvert --log-level WARN --to html --no-input reports/sample/data_overview.ipynb
+	$(BIN)/medlib report parameters/nenc.yaml
 
 test: $(STAMP)
 	$(BIN)/ruff check medlib tests benchmarks tools
@@ -40,7 +37,7 @@ lint: $(STAMP)
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/read_usage.py
 	$(BIN)/python benchmarks/explorer.py
-	$(BIN)/python benchmarks/render.py
+	$(BIN)/python benchmarks/render.py --params nenc --serial-trusts 2 --naive-trusts 2
 
 clean:
 	rm -rf $(VENV) reports/*/ .pytest_cache

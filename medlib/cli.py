@@ -99,6 +99,15 @@ def describe_usage(frame: pd.DataFrame) -> list[str]:
     ]
 
 
+def _mount_report() -> None:
+    from medlib.render.cli import report
+
+    app.command("report")(report)
+
+
+_mount_report()
+
+
 def main() -> None:
     """Entry point for the ``medlib`` console script."""
     app()

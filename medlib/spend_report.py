@@ -395,7 +395,11 @@ class SpendReport:
             )
         )
         best = self.forecast_choice
-        parts.append(forecast_sentence(self.forecast_best_row, self.measure, best[1]))
+        gap = self.forecast_gap
+        if gap:
+            parts.append(gap)
+        else:
+            parts.append(forecast_sentence(self.forecast_best_row, self.measure, best[1]))
         parts.append(spc_sentence(self.spc_result, self.measure))
         return "\n\n".join(parts)
 
@@ -622,12 +626,44 @@ class SpendReport:
     @cached_property
     def forecasts(self) -> pd.DataFrame:
         """Outturn forecasts from every method for the year containing the period end."""
-        table = forecast.forecast_outturn(
-            self.monthly_entity, self.period_end, value=self.measure, methods=self.forecast_methods
-        )
+        try:
+            table = forecast.forecast_outturn(
+                self.monthly_entity,
+                self.period_end,
+                value=self.measure,
+                methods=self.forecast_methods,
+            )
+        except InputError:
+            # The trust's data stop before the period end (or start after the year began):
+            # say there is no forecast rather than forecast from a gap.
+            table = pd.DataFrame(
+                [
+                    {"financial_year": self.fy, "method": m, "months_observed": self.fy_months}
+                    for m in self.forecast_methods
+                ],
+                columns=forecast.FORECAST_COLUMNS,
+            )
         table.insert(2, "method_name", table["method"].map(forecast.METHOD_NAMES))
         table["chosen"] = table["method"] == self.forecast_choice[0]
         return table
+
+    @property
+    def fy_months(self) -> int:
+        """Months of the financial year up to and including the period end (1 = April)."""
+        return (self.period_end.month - 4) % 12 + 1
+
+    @cached_property
+    def forecast_gap(self) -> str | None:
+        """Why there is no forecast, when the data do not cover the year to the period end."""
+        if self.forecasts["forecast"].notna().any():
+            return None
+        months = self.monthly_entity["year_month"]
+        last = f"{months.max():%Y-%m}" if len(months) else "nowhere"
+        return (
+            f"There is no year-end forecast for {self.fy}: the data for {self.name} run to "
+            f"{last}, and a forecast needs every month of the year up to "
+            f"{self.period_end:%Y-%m} (see the data quality section)."
+        )
 
     @property
     def forecast_best_row(self) -> pd.Series:

@@ -188,3 +188,17 @@ def test_system_of_trusts_sums_members():
 def test_bad_parameters_are_clear_errors(kwargs, message):
     with pytest.raises(InputError, match=message):
         SpendReport(**kwargs)
+
+
+def test_no_forecast_when_the_trust_data_stop_before_the_period_end():
+    # North Tees and Hartlepool (RVW) has no lithium rows after 2023-12 in the bundled extract.
+    from medlib.spend_report import SpendReport
+
+    report = SpendReport("RVW", "2024-03")
+    assert report.forecasts["forecast"].isna().all()
+    assert report.forecast_gap == (
+        "There is no year-end forecast for 2023/24: the data for North Tees And Hartlepool NHS "
+        "Foundation Trust run to 2023-12, and a forecast needs every month of the year up to "
+        "2024-03 (see the data quality section)."
+    )
+    assert report.forecast_gap in report.headline()

@@ -1,0 +1,5 @@
+"""``python -m medlib.render PARAMS [options]`` runs the ``report`` command."""
+
+from medlib.render.cli import main
+
+main()

@@ -1,0 +1,138 @@
+"""The ``report`` command: render a parameter set's report pack from the command line.
+
+The ``medlib`` command line mounts it as ``medlib report``; ``python -m medlib.render`` runs
+it on its own. Exit codes: 0 all reports rendered, 1 some report failed, 2 the parameter set
+or options are invalid (nothing was run), 3 another render holds the pack folder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+EXIT_FAILED = 1
+EXIT_INVALID = 2
+EXIT_BUSY = 3
+#: Lines of a failing cell's traceback printed under the summary.
+DETAIL_LINES = 12
+
+
+def report(
+    params: Annotated[
+        str,
+        typer.Argument(
+            help="Parameter set: a YAML file, or a name in parameters/ (e.g. nenc).",
+            metavar="PARAMS",
+        ),
+    ],
+    trusts: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--trusts",
+            help="Only these trusts (ODS codes; repeat the option or separate with commas).",
+        ),
+    ] = None,
+    notebooks: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--notebooks",
+            help="Only these notebooks (repeat the option or separate with commas).",
+        ),
+    ] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs", "-j", help="Reports rendered at once (default: the number of CPUs)."
+        ),
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", help="Only the first N trusts of the set.")
+    ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume", help="Render only reports that are missing, failed or out of date."
+        ),
+    ] = False,
+    pdf: Annotated[
+        bool, typer.Option("--pdf", help="Also print each report to PDF (needs Chromium).")
+    ] = False,
+    output_dir: Annotated[
+        Path | None,
+        typer.Option("--output-dir", help="Pack folder (default: reports/<parameter set name>)."),
+    ] = None,
+    notebooks_dir: Annotated[
+        Path | None,
+        typer.Option("--notebooks-dir", help="Folder of the notebooks (default: notebooks/)."),
+    ] = None,
+    progress: Annotated[
+        bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")
+    ] = True,
+) -> None:
+    """Render every (trust x notebook) report of a parameter set into a report pack.
+
+    Writes index.html, HTML reports without code, the executed notebooks, CSV tables,
+    one Excel workbook per trust and manifest.json under reports/<name>/.
+
+    Exit codes: 0 all rendered, 1 a report failed, 2 invalid parameters, 3 pack busy.
+    """
+    import sys
+
+    if "jsonschema" not in sys.modules:
+        # A command-line process runs only this command: skip the IRI grammar jsonschema would
+        # build when nbformat loads (~1.4 s; see medlib.render.execute.worker_init).
+        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+    from medlib.render.params import ParameterError
+    from medlib.render.runner import PackBusyError, render_pack
+    from medlib.render.summary import summary_table
+
+    console = Console(stderr=True)
+    try:
+        result = render_pack(
+            params,
+            notebooks_dir=notebooks_dir,
+            output_dir=output_dir,
+            trusts=_split(trusts),
+            notebooks=_split(notebooks),
+            jobs=jobs,
+            limit=limit,
+            resume=resume,
+            pdf=pdf,
+            progress=progress,
+            console=console,
+        )
+    except ParameterError as exc:
+        console.print("[bold red]Invalid parameters:[/] nothing was rendered.")
+        console.print(str(exc), markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_INVALID) from None
+    except PackBusyError as exc:
+        console.print("[bold red]Busy:[/]", str(exc), highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_BUSY) from None
+    out = Console()
+    for failed in result.failed:
+        if failed.detail:
+            # The end of the traceback, for the analyst running the render (not written to
+            # the pack).
+            tail = "\n".join(failed.detail.strip().splitlines()[-DETAIL_LINES:])
+            console.rule(f"{failed.trust_code}/{failed.notebook}", style="red")
+            console.print(tail, markup=False, highlight=False, soft_wrap=True)
+    out.print(summary_table(result))
+    out.print(f"Index: {result.index_path}", highlight=False, soft_wrap=True)
+    if not result.ok:
+        raise typer.Exit(EXIT_FAILED)
+
+
+def main() -> None:
+    """Run the ``report`` command on its own (``python -m medlib.render``)."""
+    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+    app.command("report")(report)
+    app()
+
+
+def _split(values: list[str] | None) -> list[str] | None:
+    if not values:
+        return None
+    return [item.strip() for value in values for item in value.split(",") if item.strip()]

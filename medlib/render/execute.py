@@ -1,0 +1,282 @@
+"""Rendering one report (one trust, one notebook) in a worker process.
+
+Each report runs in its own kernel, in a staging folder: papermill executes the notebook, the
+publication guard and the tables contracts check what it produced, then the page is exported
+to HTML (and printed to PDF if asked). Nothing is published here: the renderer's main process
+moves a finished report into place, so a report killed half-way never appears complete.
+
+Two limits stop a stuck report holding up a pack. Papermill's ``execution_timeout`` stops a
+cell that runs too long; a wall-clock watchdog kills the kernel when the whole notebook runs
+longer than the limit. A kernel that dies on its own (``DeadKernelError``) is retried once.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sys
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from medlib.render.html import ReportHeading, count_stderr, notebook_to_html
+from medlib.render.manifest import STATUS_FAILED, STATUS_OK, now_iso
+from medlib.render.params import TABLES_PARAMETER
+
+#: Folder (inside the staging folder) the notebook publishes its tables into.
+TABLES_FOLDER = "tables"
+#: How many times a report runs when its kernel dies (the first run plus one retry).
+KERNEL_ATTEMPTS = 2
+
+
+@dataclass(frozen=True)
+class ReportTask:
+    """Everything a worker needs to render one report.
+
+    Attributes:
+        trust_code: ODS code of the trust.
+        notebook: Notebook name.
+        notebook_path: The notebook file.
+        parameters: Values to inject (``tables_dir`` is added here).
+        staging_dir: Empty folder to render into.
+        timeout_seconds: Wall-clock limit for executing the notebook.
+        heading: The HTML page header.
+        pdf: Whether to print a PDF.
+        chromium: Chromium executable for the PDF.
+        kernel_name: Jupyter kernel; None uses the notebook's own.
+    """
+
+    trust_code: str
+    notebook: str
+    notebook_path: str
+    parameters: dict[str, Any]
+    staging_dir: str
+    timeout_seconds: int
+    heading: ReportHeading
+    pdf: bool = False
+    chromium: str | None = None
+    kernel_name: str | None = None
+
+
+@dataclass
+class ReportOutcome:
+    """What a worker reports back about one report."""
+
+    trust_code: str
+    notebook: str
+    status: str
+    staging_dir: str
+    error: str | None = None
+    detail: str | None = None
+    findings: list[str] = field(default_factory=list)
+    attempts: int = 0
+    started: str = ""
+    finished: str = ""
+    seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+    tables: list[str] = field(default_factory=list)
+    stderr_outputs: int = 0
+
+
+class ReportFailed(Exception):
+    """A report cannot be published; the message says why."""
+
+    def __init__(self, message: str, detail: str | None = None, findings: list[str] | None = None):
+        super().__init__(message)
+        self.detail = detail
+        self.findings = findings or []
+
+
+class _Watchdog:
+    """Kills this process's kernels when a notebook runs past its wall-clock limit."""
+
+    def __init__(self, seconds: float):
+        self.fired = False
+        self._timer = threading.Timer(seconds, self._kill)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Watchdog:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+
+    def _kill(self) -> None:
+        import psutil
+
+        self.fired = True
+        # The kernel is a child of this worker (in its own process group); kill it and its children.
+        for child in psutil.Process().children(recursive=True):
+            try:
+                child.kill()
+            except psutil.Error:
+                pass
+
+
+def worker_init() -> None:
+    """Process-pool initializer: quiet, quick-starting workers.
+
+    Kernels inherit the worker's stdout and stderr; their logging would break the progress
+    bar. Cell output is unaffected: it is captured in the notebook.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    os.environ.setdefault("JUPYTER_PLATFORM_DIRS", "1")
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    # nbconvert validates the notebook after every preprocessor; nbformat's own dependency
+    # fastjsonschema does that about twice as fast as jsonschema.
+    os.environ.setdefault("NBFORMAT_VALIDATOR", "fastjsonschema")
+    # jsonschema (imported by nbformat) optionally loads rfc3987_syntax, which builds a parser
+    # at import and costs ~1.4 s per process; notebooks never use the IRI formats it checks.
+    # Workers are this renderer's own processes, so opting out here affects nothing else.
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
+
+def run_report(task: ReportTask) -> ReportOutcome:
+    """Render one report into its staging folder; never raises.
+
+    Returns:
+        The outcome: ``ok`` with the tables published, or ``failed`` with the reason.
+    """
+    started, clock = now_iso(), time.perf_counter()
+    outcome = ReportOutcome(task.trust_code, task.notebook, STATUS_FAILED, task.staging_dir)
+    outcome.started = started
+    try:
+        _render(task, outcome)
+        outcome.status = STATUS_OK
+    except ReportFailed as exc:
+        outcome.error, outcome.detail, outcome.findings = str(exc), exc.detail, exc.findings
+    except Exception as exc:  # a worker must report every failure, not die with it
+        outcome.error = f"unexpected error: {type(exc).__name__}: {exc}"
+        outcome.detail = traceback.format_exc()
+    outcome.finished = now_iso()
+    outcome.seconds = round(time.perf_counter() - clock, 3)
+    return outcome
+
+
+def _render(task: ReportTask, outcome: ReportOutcome) -> None:
+    import nbformat
+
+    from medlib.render.contracts import check_contracts
+    from medlib.render.guard import check_report
+
+    staging = Path(task.staging_dir)
+    staging.mkdir(parents=True, exist_ok=True)
+    tables_dir = staging / TABLES_FOLDER
+
+    tick = time.perf_counter()
+    nb = _execute_with_retry(task, staging, tables_dir, outcome)
+    outcome.timings["execute"] = round(time.perf_counter() - tick, 3)
+    outcome.tables = sorted(p.stem for p in tables_dir.glob("*.csv"))
+
+    tick = time.perf_counter()
+    findings = check_report(nb, tables_dir) + check_contracts(tables_dir)
+    outcome.timings["guard"] = round(time.perf_counter() - tick, 3)
+    if findings:
+        lines = [str(f) for f in findings]
+        raise ReportFailed(
+            f"refused to publish: {len(lines)} disclosure or contract finding"
+            f"{'s' if len(lines) != 1 else ''}, first: {lines[0]}",
+            findings=lines,
+        )
+
+    tick = time.perf_counter()
+    _tidy_metadata(nb, task)
+    nbformat.write(nb, staging / f"{task.notebook}.ipynb")
+    html_path = staging / f"{task.notebook}.html"
+    html_path.write_text(notebook_to_html(nb, task.heading), encoding="utf-8")
+    outcome.stderr_outputs = count_stderr(nb)
+    outcome.timings["html"] = round(time.perf_counter() - tick, 3)
+
+    if task.pdf:
+        from medlib.render.pdf import PdfError, html_to_pdf
+
+        tick = time.perf_counter()
+        try:
+            html_to_pdf(html_path, staging / f"{task.notebook}.pdf", chromium=task.chromium)
+        except PdfError as exc:
+            raise ReportFailed(f"PDF: {exc}") from None
+        outcome.timings["pdf"] = round(time.perf_counter() - tick, 3)
+
+
+def _execute_with_retry(
+    task: ReportTask, staging: Path, tables_dir: Path, outcome: ReportOutcome
+) -> Any:
+    import papermill
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    from papermill.exceptions import PapermillExecutionError
+
+    # Relative to the kernel's working folder (the staging folder), so the executed notebook
+    # records "tables", which is also where the tables sit beside the published report.
+    parameters = {**task.parameters, TABLES_PARAMETER: TABLES_FOLDER}
+    for attempt in range(1, KERNEL_ATTEMPTS + 1):
+        outcome.attempts = attempt
+        shutil.rmtree(tables_dir, ignore_errors=True)
+        tables_dir.mkdir(parents=True)
+        with _Watchdog(task.timeout_seconds) as watchdog:
+            try:
+                return papermill.execute_notebook(
+                    task.notebook_path,
+                    None,
+                    parameters=parameters,
+                    kernel_name=task.kernel_name,
+                    progress_bar=False,
+                    log_output=False,
+                    request_save_on_cell_execute=False,
+                    execution_timeout=task.timeout_seconds,
+                    cwd=str(staging),
+                )
+            except PapermillExecutionError as exc:
+                if watchdog.fired:
+                    raise _timed_out(task) from None
+                raise ReportFailed(
+                    f"cell {exc.cell_index + 1} raised {exc.ename}: {_one_line(exc.evalue)}",
+                    detail=_strip_ansi("\n".join(exc.traceback)),
+                ) from None
+            except CellTimeoutError:
+                raise ReportFailed(
+                    f"a cell ran longer than timeout_seconds ({task.timeout_seconds} s)"
+                ) from None
+            except DeadKernelError as exc:
+                if watchdog.fired:
+                    raise _timed_out(task) from None
+                if attempt == KERNEL_ATTEMPTS:
+                    reason = _one_line(str(exc))
+                    raise ReportFailed(
+                        f"kernel died {KERNEL_ATTEMPTS} times (DeadKernelError: {reason})"
+                    ) from None
+            except Exception:
+                if watchdog.fired:
+                    raise _timed_out(task) from None
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _timed_out(task: ReportTask) -> ReportFailed:
+    return ReportFailed(
+        f"timed out: the notebook ran longer than timeout_seconds ({task.timeout_seconds} s)"
+    )
+
+
+def _tidy_metadata(nb: Any, task: ReportTask) -> None:
+    """Record paths in the executed notebook relative to the pack, not to this machine."""
+    meta = nb.metadata.get("papermill")
+    if meta is not None:
+        meta["input_path"] = f"notebooks/{task.notebook}.ipynb"
+        meta["output_path"] = f"{task.trust_code}/{task.notebook}.ipynb"
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    text = " ".join(_strip_ansi(str(text)).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _strip_ansi(text: str) -> str:
+    return re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", text)

@@ -1,0 +1,137 @@
+"""Exporting an executed notebook to a lead-facing HTML page with no code.
+
+The page is nbconvert's JupyterLab template with code cells, input prompts, output prompts and
+standard-error output (warnings) removed, and without the external scripts the template would
+load from a CDN (require.js, MathJax, Mermaid): a report is one self-contained file (charts are
+embedded images) that opens offline and behind NHS proxies. A small header names the pack, the
+trust and the period and links back to the pack's index.
+"""
+
+from __future__ import annotations
+
+import html
+from copy import deepcopy
+from dataclasses import dataclass
+from typing import Any
+
+_TEMPLATE_NAME = "medlib_report.html.j2"
+_TEMPLATE = r"""
+{%- extends 'lab/index.html.j2' -%}
+{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{% block extra_css %}
+<style type="text/css">
+.medlib-banner { font-family: Arial, "Liberation Sans", sans-serif; background: #005EB8;
+  color: #fff; padding: 12px 24px; }
+.medlib-banner a { color: #fff; }
+.medlib-banner .medlib-title { font-size: 1.1em; font-weight: bold; }
+.medlib-banner .medlib-meta { font-size: 0.9em; margin-top: 4px; }
+@media print { .medlib-banner a.medlib-back { display: none; } }
+</style>
+{% endblock extra_css %}
+{%- block body_header -%}
+{{ super() }}
+{{ resources.medlib_banner }}
+{%- endblock body_header -%}
+"""
+
+
+@dataclass(frozen=True)
+class ReportHeading:
+    """What the header of a report page says.
+
+    Attributes:
+        pack_title: The parameter set's title.
+        trust_code: ODS code.
+        trust_name: Trust name, or empty if unknown.
+        notebook: Notebook name.
+        period: Period label, e.g. ``"to 2024-03"``.
+        generated: When the report was rendered (ISO date-time).
+        index_href: Link back to the pack index.
+    """
+
+    pack_title: str
+    trust_code: str
+    trust_name: str
+    notebook: str
+    period: str
+    generated: str
+    index_href: str = "../index.html"
+
+    @property
+    def page_title(self) -> str:
+        """The browser title: notebook, then trust."""
+        who = f"{self.trust_name} ({self.trust_code})" if self.trust_name else self.trust_code
+        return f"{notebook_label(self.notebook)}: {who}"
+
+    def banner_html(self) -> str:
+        """The header block shown above the report."""
+        esc = html.escape
+        who = f"{self.trust_name} ({self.trust_code})" if self.trust_name else self.trust_code
+        return (
+            '<header class="medlib-banner">'
+            f'<div class="medlib-title">{esc(self.pack_title)}</div>'
+            f'<div class="medlib-meta">{esc(notebook_label(self.notebook))} &middot; {esc(who)}'
+            f" &middot; {esc(self.period)} &middot; rendered {esc(self.generated)}"
+            f' &middot; <a class="medlib-back" href="{esc(self.index_href)}">all reports</a></div>'
+            "</header>"
+        )
+
+
+def notebook_to_html(nb: object, heading: ReportHeading) -> str:
+    """Render an executed notebook (nbformat node) as a self-contained page without code.
+
+    Args:
+        nb: The executed notebook.
+        heading: What the page header says.
+
+    Returns:
+        The HTML document.
+    """
+    from jinja2 import DictLoader
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(
+        template_name="lab",
+        extra_loaders=[DictLoader({_TEMPLATE_NAME: _TEMPLATE})],
+        template_file=_TEMPLATE_NAME,
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+    )
+    resources = {
+        "metadata": {"name": heading.page_title},
+        "medlib_banner": heading.banner_html(),
+    }
+    body, _ = exporter.from_notebook_node(lead_facing(nb), resources=resources)
+    return body
+
+
+def lead_facing(nb: Any) -> Any:
+    """A copy of the notebook without the standard-error streams (warnings, log lines).
+
+    Warnings are for analysts: they stay in the executed ``.ipynb`` (and are counted in the
+    manifest) but not on the page a lead reads.
+    """
+    copy = deepcopy(nb)
+    for cell in copy.cells:
+        if "outputs" in cell:
+            cell.outputs = [o for o in cell.outputs if not is_stderr(o)]
+    return copy
+
+
+def count_stderr(nb: Any) -> int:
+    """How many standard-error stream outputs the notebook has."""
+    return sum(is_stderr(o) for cell in nb.cells for o in cell.get("outputs", []))
+
+
+def is_stderr(output: Any) -> bool:
+    """Whether an output is text written to standard error."""
+    return output.get("output_type") == "stream" and output.get("name") == "stderr"
+
+
+def notebook_label(notebook: str) -> str:
+    """``spend_trends`` -> ``Spend trends``."""
+    text = notebook.replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
