@@ -35,9 +35,10 @@ def money_formatter(decimals: int = 0) -> FuncFormatter:
     """Axis formatter for pounds: 1234 -> "£1,234", 1.5m -> "£1.5m"."""
 
     def fmt(value: float, _pos: object = None) -> str:
+        sign = "-" if value < 0 else ""
         if abs(value) >= 1e6:
-            return f"£{value / 1e6:,.1f}m"
-        return f"£{value:,.{decimals}f}"
+            return f"{sign}£{abs(value) / 1e6:,.1f}m"
+        return f"{sign}£{abs(value):,.{decimals}f}"
 
     return FuncFormatter(fmt)
 

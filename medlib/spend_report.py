@@ -875,10 +875,15 @@ def display_table(df: pd.DataFrame, measure: str = "cost_gbp") -> pd.io.formats.
         for c in df.columns
         if c not in money and c not in pct and pd.api.types.is_float_dtype(df[c])
     ]
-    formats = {c: "£{:,.2f}" for c in money}
+    formats = {c: _pounds for c in money}
     formats.update({c: "{:,.1f}" for c in pct})
     formats.update({c: "{:,.2f}" for c in numbers})
     return df.style.format(formats, na_rep="–").hide(axis="index")
+
+
+def _pounds(value: float) -> str:
+    """Pounds to the penny with the sign before the pound sign: -357.76 -> "-£357.76"."""
+    return f"{'-' if value < 0 else ''}£{abs(value):,.2f}"
 
 
 _VALUE_COLUMNS = {

@@ -17,7 +17,7 @@ def _close_figures():
 
 def test_money_formatter():
     fmt = charts.money_formatter()
-    assert fmt(1234.0) == "£1,234" and fmt(2_500_000) == "£2.5m" and fmt(-50) == "£-50"
+    assert fmt(1234.0) == "£1,234" and fmt(2_500_000) == "£2.5m" and fmt(-50) == "-£50"
 
 
 def test_spc_chart_colours_points_by_class():

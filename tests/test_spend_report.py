@@ -202,3 +202,10 @@ def test_no_forecast_when_the_trust_data_stop_before_the_period_end():
         "2024-03 (see the data quality section)."
     )
     assert report.forecast_gap in report.headline()
+
+
+def test_pounds_put_the_sign_before_the_pound_sign():
+    from medlib.spend_report import _pounds
+
+    assert _pounds(-357.76) == "-£357.76"
+    assert _pounds(1328.44) == "£1,328.44"
