@@ -21,7 +21,15 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from medlib.io import QUARANTINE_COLUMNS, LoadResult, LoadSummary, UnusableFileError
+from medlib.io import (
+    QUARANTINE_COLUMNS,
+    LoadResult,
+    LoadSummary,
+    UnusableFileError,
+    as_text,
+    parse_numbers,
+    reason_counts,
+)
 
 HCD_COLUMNS = [
     "patient_id",
@@ -56,30 +64,6 @@ HCD_ACTIVITY_SCHEMA = pa.DataFrameSchema(
 )
 
 
-class MissingColumnsError(ValueError):
-    """A table handed to an analysis function lacks columns the function needs."""
-
-
-def require_columns(frame: pd.DataFrame, columns: Iterable[str], what: str) -> None:
-    """Raise :class:`MissingColumnsError` naming any of ``columns`` absent from ``frame``.
-
-    Args:
-        frame: The table to check.
-        columns: Columns that must be present.
-        what: What the table should be, for the message (e.g. "hcd_activity").
-    """
-    if not isinstance(frame, pd.DataFrame):
-        raise MissingColumnsError(
-            f"{what}: expected a pandas DataFrame, got {type(frame).__name__}"
-        )
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise MissingColumnsError(
-            f"{what} is missing column(s) {', '.join(missing)}; it has "
-            f"{', '.join(map(str, frame.columns)) or 'no columns'}"
-        )
-
-
 def empty_hcd_activity() -> pd.DataFrame:
     """An empty table with the canonical columns and types."""
     return HCD_ACTIVITY_SCHEMA.validate(
@@ -87,13 +71,6 @@ def empty_hcd_activity() -> pd.DataFrame:
             {"activity_date": "datetime64[ns]", "quantity": float, "cost_gbp": float}
         )
     )
-
-
-def _as_text(values: pd.Series) -> pd.Series:
-    if pd.api.types.is_string_dtype(values) and not pd.api.types.is_object_dtype(values):
-        return values.fillna("").str.strip()
-    text = values.astype(object).where(values.notna(), "")
-    return text.astype(str).str.strip()
 
 
 def _parse_dates(values: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -107,24 +84,11 @@ def _parse_dates(values: pd.Series) -> tuple[pd.Series, pd.Series]:
         )
         reason[parsed.isna()] = "missing activity date"
         return parsed.dt.normalize().astype("datetime64[ns]"), reason
-    text = _as_text(values)
+    text = as_text(values)
     parsed = pd.to_datetime(text.where(text != ""), errors="coerce", format="ISO8601")
     reason[text == ""] = "missing activity date"
     reason[(text != "") & parsed.isna()] = "unparseable activity date (expected YYYY-MM-DD)"
     return parsed.dt.normalize().astype("datetime64[ns]"), reason
-
-
-def _parse_numbers(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """Return (floats, is_blank, is_bad)."""
-    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        numbers = values.astype("float64")
-        blank = numbers.isna()
-        return numbers, blank, ~blank & ~np.isfinite(numbers.fillna(0))
-    text = _as_text(values)
-    blank = text == ""
-    numbers = pd.to_numeric(text.where(~blank), errors="coerce").astype("float64")
-    bad = ~blank & (numbers.isna() | ~np.isfinite(numbers.fillna(0)))
-    return numbers, blank, bad
 
 
 def validate_hcd_activity(
@@ -179,10 +143,10 @@ def validate_hcd_activity(
     lines = pd.Series(np.arange(first_line, first_line + n), dtype="int64")
     checks: list[tuple[str, pd.Series, str | pd.Series]] = []
 
-    patient = _as_text(raw["patient_id"])
+    patient = as_text(raw["patient_id"])
     checks.append(("patient_id", patient == "", "missing patient pseudonym"))
 
-    trust = _as_text(raw["trust_code"]).str.upper()
+    trust = as_text(raw["trust_code"]).str.upper()
     well_formed = trust.str.match(ODS_PATTERN)
     checks.append(("trust_code", trust == "", "missing trust code"))
     checks.append(("trust_code", (trust != "") & ~well_formed, "malformed trust code"))
@@ -198,24 +162,24 @@ def validate_hcd_activity(
     dates, date_reason = _parse_dates(raw["activity_date"])
     checks.append(("activity_date", date_reason != "", date_reason))
 
-    molecule = _as_text(raw["molecule"]).str.lower()
+    molecule = as_text(raw["molecule"]).str.lower()
     checks.append(("molecule", molecule == "", "missing molecule"))
-    product = _as_text(raw["product"])
+    product = as_text(raw["product"])
     checks.append(("product", product == "", "missing product (brand)"))
 
-    quantity, q_blank, q_bad = _parse_numbers(raw["quantity"])
+    quantity, q_blank, q_bad = parse_numbers(raw["quantity"])
     checks.append(("quantity", q_blank, "missing quantity"))
     checks.append(("quantity", q_bad, "non-numeric quantity"))
     checks.append(("quantity", ~q_blank & ~q_bad & (quantity <= 0), "quantity is not positive"))
 
     if "cost_gbp" in raw.columns:
-        cost, _, c_bad = _parse_numbers(raw["cost_gbp"])
+        cost, _, c_bad = parse_numbers(raw["cost_gbp"])
         checks.append(("cost_gbp", c_bad, "non-numeric cost"))
         checks.append(("cost_gbp", ~c_bad & (cost < 0), "negative cost"))
     else:
         cost = pd.Series(np.nan, index=raw.index, dtype="float64")
     if "indication" in raw.columns:
-        indication = _as_text(raw["indication"])
+        indication = as_text(raw["indication"])
         indication = indication.astype(object).where(indication != "", None)
     else:
         indication = pd.Series(None, index=raw.index, dtype=object)
@@ -262,7 +226,7 @@ def validate_hcd_activity(
     value = pd.Series("", index=raw.index, dtype=object)
     for col in set(column[bad]):
         rows = bad & (column == col)
-        value[rows] = _as_text(raw.loc[rows, col])
+        value[rows] = as_text(raw.loc[rows, col])
     quarantine = pd.DataFrame(
         {
             "file": source,
@@ -275,7 +239,6 @@ def validate_hcd_activity(
     ).reset_index(drop=True)
 
     data = HCD_ACTIVITY_SCHEMA.validate(candidate[ok].reset_index(drop=True))
-    generic = quarantine["reason"].str.replace(r" \(same values as line \d+\)$", "", regex=True)
     summary = LoadSummary(
         file=source,
         layout="hcd_activity",
@@ -289,7 +252,7 @@ def validate_hcd_activity(
         trusts=int(data["trust_code"].nunique()),
         products=int(data["product"].nunique()),
         has_cost_column="cost_gbp" in raw.columns,
-        reasons={str(k): int(v) for k, v in generic.value_counts().items()},
+        reasons=reason_counts(quarantine),
     )
     return LoadResult(data=data, quarantine=quarantine, summary=summary)
 

@@ -17,13 +17,17 @@ class InputError(ValueError):
     """An argument or table does not have the shape or values a function needs."""
 
 
+class MissingColumnsError(InputError):
+    """A table handed to an analysis function lacks columns the function needs."""
+
+
 _MONTH = re.compile(r"^(\d{4})-(\d{2})(?:-01)?$")
 
 
 def require_frame(obj: object, what: str) -> pd.DataFrame:
     """Return ``obj`` if it is a DataFrame, else raise :class:`InputError` naming ``what``."""
     if not isinstance(obj, pd.DataFrame):
-        raise InputError(f"{what} must be a pandas DataFrame, got {type(obj).__name__}")
+        raise MissingColumnsError(f"{what}: expected a pandas DataFrame, got {type(obj).__name__}")
     return obj
 
 
@@ -39,14 +43,15 @@ def require_columns(df: pd.DataFrame, columns: Iterable[str], what: str) -> pd.D
         ``df`` unchanged, so the call can be used inline.
 
     Raises:
-        InputError: ``df`` is not a DataFrame or lacks some of the columns.
+        MissingColumnsError: ``df`` is not a DataFrame or lacks some of the columns.
     """
     require_frame(df, what)
+    columns = list(columns)
     missing = [c for c in columns if c not in df.columns]
     if missing:
-        raise InputError(
-            f"{what} is missing column(s) {missing}; it has {list(df.columns)} "
-            f"and needs {list(columns)}"
+        raise MissingColumnsError(
+            f"{what} is missing column(s) {', '.join(missing)}; it has "
+            f"{', '.join(map(str, df.columns)) or 'no columns'} and needs {', '.join(columns)}"
         )
     return df
 

@@ -336,7 +336,9 @@ def _read_parquet_text(path: Path) -> tuple[pd.DataFrame, list[int], list[dict[s
         elif pa.types.is_floating(col.type):
             # Floats that are whole numbers print without a trailing ".0" so codes stored as
             # floats are still caught by the code check rather than silently mangled.
-            values = [None if v is None else repr(v) for v in col.to_pylist()]
+            # NaN in a float column is how pandas writes "missing": read it as blank, not as
+            # the text "nan", which would be quarantined as non-numeric.
+            values = [None if v is None or v != v else repr(v) for v in col.to_pylist()]
         else:
             values = [None if v is None else str(v) for v in col.to_pylist()]
         data[name] = ["" if v is None else v for v in values]
@@ -418,13 +420,30 @@ def _matches(values: pd.Series, pattern: re.Pattern[str]) -> pd.Series:
     return values.isin(hits)
 
 
-def _parse_numbers(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """Return (floats, is_blank, is_bad) for text values."""
-    text = values.str.strip()
+def as_text(values: pd.Series) -> pd.Series:
+    """Values as stripped text, with missing values as empty strings."""
+    if pd.api.types.is_string_dtype(values) and not pd.api.types.is_object_dtype(values):
+        return values.fillna("").str.strip()
+    text = values.astype(object).where(values.notna(), "")
+    return text.astype(str).str.strip()
+
+
+def parse_numbers(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Read numbers given as text (or already numeric).
+
+    Returns:
+        ``(floats, is_blank, is_bad)``: ``is_bad`` marks values that are present but not a
+        finite number (text such as ``12a``, ``inf``).
+    """
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        numbers = values.astype("float64")
+        blank = numbers.isna()
+        return numbers, blank, ~blank & ~np.isfinite(numbers.fillna(0))
+    text = as_text(values)
     blank = text == ""
-    numbers = pd.to_numeric(text.where(~blank), errors="coerce")
+    numbers = pd.to_numeric(text.where(~blank), errors="coerce").astype("float64")
     bad = ~blank & (numbers.isna() | ~np.isfinite(numbers.fillna(0)))
-    return numbers.astype("float64"), blank, bad
+    return numbers, blank, bad
 
 
 def read_usage(
@@ -487,12 +506,12 @@ def read_usage(
         "malformed VMP code (expected a dm+d id of digits, read as text)",
     )
 
-    quantity, q_blank, q_bad = _parse_numbers(text["quantity"])
+    quantity, q_blank, q_bad = parse_numbers(text["quantity"])
     add("quantity", q_blank, "missing quantity")
     add("quantity", q_bad, "non-numeric quantity")
 
     if "cost_gbp" in text:
-        cost, c_blank, c_bad = _parse_numbers(text["cost_gbp"])
+        cost, c_blank, c_bad = parse_numbers(text["cost_gbp"])
         add("cost_gbp", c_bad, "non-numeric cost")
         add(
             "cost_gbp",
@@ -585,12 +604,18 @@ def read_usage(
         trusts=int(data["trust_code"].nunique()),
         products=int(data["vmp_code"].nunique()),
         has_cost_column="cost_gbp" in mapping,
-        reasons=_reason_counts(quarantine),
+        reasons=reason_counts(quarantine),
     )
     return LoadResult(data=data, quarantine=quarantine, summary=summary)
 
 
-def _reason_counts(quarantine: pd.DataFrame) -> dict[str, int]:
-    # Group the line lists out of duplicate reasons so the summary stays short.
-    generic = quarantine["reason"].str.replace(r" \((lines|same key)[^)]*\)$", "", regex=True)
+def reason_counts(quarantine: pd.DataFrame) -> dict[str, int]:
+    """Quarantined rows per reason, for a load summary.
+
+    Duplicate reasons name the lines involved ("... (lines 2, 4)", "... (same values as line
+    2)"); those details are dropped here so the summary has one line per kind of problem.
+    """
+    generic = quarantine["reason"].str.replace(
+        r" \((lines|same key|same values)[^)]*\)$", "", regex=True
+    )
     return {str(k): int(v) for k, v in generic.value_counts().items()}

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from medlib.io import QUARANTINE_COLUMNS, UnusableFileError, read_text_table
+from medlib.io import QUARANTINE_COLUMNS, UnusableFileError, read_text_table, reason_counts
 from medlib.patient_tables import (
     OPTIONAL_COLUMNS,
     TABLE_COLUMNS,
@@ -421,7 +421,6 @@ def _read_table(
         data["age"] = data["age"].astype("int64")
     date_col = _DATE_COLUMN.get(table)
     dates = data[date_col] if date_col else pd.Series(dtype="datetime64[ns]")
-    generic = quarantine["reason"].str.replace(r" \((lines|same values)[^)]*\)$", "", regex=True)
     summary = PatientLoadSummary(
         file=str(path),
         table=table,
@@ -431,7 +430,7 @@ def _read_table(
         patients=int(data["patient_id"].nunique()),
         first_date=dates.min().strftime("%Y-%m-%d") if len(dates) else None,
         last_date=dates.max().strftime("%Y-%m-%d") if len(dates) else None,
-        reasons={str(k): int(v) for k, v in generic.value_counts().items()},
+        reasons=reason_counts(quarantine),
     )
     return PatientLoadResult(data=data, quarantine=quarantine, summary=summary)
 

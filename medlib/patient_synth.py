@@ -46,7 +46,14 @@ import pandas as pd
 from medlib.input_checks import InputError
 from medlib.lookback import months_before, to_day
 from medlib.paths import DATA_DIR
-from medlib.patient_tables import PatientTables, check_patient_tables
+from medlib.patient_tables import (
+    CONDITION_COLUMNS,
+    MEDICATION_COLUMNS,
+    PATIENT_COLUMNS,
+    TEST_COLUMNS,
+    PatientTables,
+    check_patient_tables,
+)
 from medlib.pincer import ALL_KEYS, COMPOSITES, DRUG_CODELISTS, load_codelists
 
 FORMULARY_PATH = DATA_DIR / "polypharmacy" / "synthetic_formulary.csv"
@@ -610,20 +617,10 @@ def generate_patients(
             )
             patients.append((pid, trust, age, sex))
     tables = check_patient_tables(
-        pd.DataFrame(patients, columns=["patient_id", "trust_code", "age", "sex"]),
-        pd.DataFrame(
-            b.meds,
-            columns=[
-                "patient_id",
-                "dmd_code",
-                "medicine_name",
-                "bnf_code",
-                "start_date",
-                "end_date",
-            ],
-        ),
-        pd.DataFrame(b.conditions, columns=["patient_id", "snomed_code", "date", "resolved_date"]),
-        pd.DataFrame(b.tests, columns=["patient_id", "snomed_code", "date", "value", "unit"]),
+        pd.DataFrame(patients, columns=PATIENT_COLUMNS),
+        pd.DataFrame(b.meds, columns=MEDICATION_COLUMNS),
+        pd.DataFrame(b.conditions, columns=CONDITION_COLUMNS),
+        pd.DataFrame(b.tests, columns=TEST_COLUMNS),
     )
     return SyntheticAudit(
         tables=tables, truth=pd.DataFrame(truths), census_date=census, seed=int(seed)

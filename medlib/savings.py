@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from medlib.hcd import require_columns
+from medlib.input_checks import require_columns
 from medlib.switch_definitions import SwitchDefinition, TargetProfile
 from medlib.uptake import month_start, months_since
 

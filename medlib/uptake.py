@@ -31,7 +31,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from medlib.hcd import require_columns
+from medlib.input_checks import require_columns
 from medlib.switch_definitions import SwitchDefinition, TargetProfile
 
 ACTIVITY_COLUMNS = ["patient_id", "trust_code", "activity_date", "molecule", "product"]
@@ -218,15 +218,31 @@ def new_patient_uptake(
     counts = new.groupby(["trust_code", "months_since_launch"]).agg(
         new_patients=("patient_id", "size"), new_best_value=("is_bv", "sum")
     )
+    return _monthly_grid(counts, trust_list, last, definition, "new")[columns]
+
+
+def _monthly_grid(
+    counts: pd.DataFrame,
+    trust_list: list[str],
+    last: int,
+    definition: SwitchDefinition,
+    cohort: str,
+) -> pd.DataFrame:
+    """Counts on a full trust x months-since-launch grid, with the best-value percentage.
+
+    Months with no patients are rows of zeros (and a missing percentage), so every trust has
+    every month from launch to ``last``.
+    """
     grid = pd.MultiIndex.from_product(
         [trust_list, range(last + 1)], names=["trust_code", "months_since_launch"]
     )
     out = counts.reindex(grid, fill_value=0).reset_index()
-    out["new_patients"] = out["new_patients"].astype("int64")
-    out["new_best_value"] = out["new_best_value"].astype("int64")
-    out["pct_new_best_value"] = _pct(out["new_best_value"], out["new_patients"])
+    patients, best_value = f"{cohort}_patients", f"{cohort}_best_value"
+    out[patients] = out[patients].astype("int64")
+    out[best_value] = out[best_value].astype("int64")
+    out[f"pct_{cohort}_best_value"] = _pct(out[best_value], out[patients])
     out["year_month"] = month_start(definition.launch_month, out["months_since_launch"])
-    return out[columns]
+    return out
 
 
 def _pct(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
@@ -297,15 +313,7 @@ def existing_patient_uptake(
     counts = latest.groupby(["trust_code", "months_since_launch"]).agg(
         existing_patients=("on", "sum"), existing_best_value=("bv", "sum")
     )
-    full = pd.MultiIndex.from_product(
-        [trust_list, range(last + 1)], names=["trust_code", "months_since_launch"]
-    )
-    out = counts.reindex(full, fill_value=0).reset_index()
-    out["existing_patients"] = out["existing_patients"].astype("int64")
-    out["existing_best_value"] = out["existing_best_value"].astype("int64")
-    out["pct_existing_best_value"] = _pct(out["existing_best_value"], out["existing_patients"])
-    out["year_month"] = month_start(definition.launch_month, out["months_since_launch"])
-    return out[columns]
+    return _monthly_grid(counts, trust_list, last, definition, "existing")[columns]
 
 
 def _status(on_bv: float, patients: float, target: float, due: bool) -> tuple[str, float]:

@@ -396,3 +396,24 @@ def test_blank_line_keeps_line_numbers_exact(tmp_path):
     result = read_usage(path)
     assert result.quarantine["line"].tolist() == [4]  # header 1, row 2, blank 3, bad row 4
     assert result.summary.rows_read == 2
+
+
+def test_parquet_nan_cost_is_missing_not_quarantined(tmp_path):
+    table = pa.table(
+        {
+            "year_month": ["2019-04-01", "2019-05-01"],
+            "indicative_cost": pa.array([float("nan"), 4.5]),
+            "quantity": [100.0, 90.0],
+            "uom": ["TABLET", "TABLET"],
+            "ods_code": ["RTD", "RTD"],
+            "vmp_code": ["39110111000001103", "39110111000001103"],
+            "vmp_name": ["Lithium carbonate 400mg", "Lithium carbonate 400mg"],
+        }
+    )
+    path = tmp_path / "nan_cost.parquet"
+    pq.write_table(table, path)
+    result = read_usage(path)
+    assert result.summary.rows_quarantined == 0
+    assert result.summary.rows_without_cost == 1
+    assert np.isnan(result.data["cost_gbp"].iloc[0])
+    assert result.data["cost_gbp"].iloc[1] == 4.5

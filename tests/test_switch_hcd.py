@@ -1,13 +1,8 @@
 import pandas as pd
 import pytest
 
-from medlib.hcd import (
-    HCD_COLUMNS,
-    MissingColumnsError,
-    read_hcd_activity,
-    require_columns,
-    validate_hcd_activity,
-)
+from medlib.hcd import HCD_COLUMNS, read_hcd_activity, validate_hcd_activity
+from medlib.input_checks import MissingColumnsError, require_columns
 from medlib.io import UnusableFileError
 
 TRUSTS = ["RTD", "RR7"]

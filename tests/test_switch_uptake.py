@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from switch_fixtures import TESTMAB, hand_activity
 
-from medlib.hcd import MissingColumnsError
 from medlib.hcd_synth import generate_hcd_activity
+from medlib.input_checks import MissingColumnsError
 from medlib.switch_definitions import load_switch_definitions
 from medlib.uptake import (
     brand_quantities,
