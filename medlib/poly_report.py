@@ -25,6 +25,7 @@ from medlib import benchmark, charts, disclosure, pincer, polypharmacy
 from medlib.input_checks import InputError
 from medlib.lookback import to_day
 from medlib.outputs import publish_tables
+from medlib.pack_cache import pack_cached
 from medlib.patient_tables import PatientTables
 from medlib.poly_review import assert_lead_facing
 from medlib.style import NHS_BLUE, NHS_DARK_GREY, NHS_ORANGE, NHS_PALE_GREY, PALETTE, chart_style
@@ -120,8 +121,38 @@ def load_audit(
         InputError: A parameter is invalid or the organisation has no patients in the data.
     """
     check_parameters(organisation, census_date, min_age, max_age, seed)
-    organisation = organisation.strip().upper()
     census = to_day(census_date, "census_date")
+    folder = patient_data_dir
+    ages = int(min_age), int(max_age)
+    flags = shared_flags(census, *ages, int(seed), folder, _fingerprint(folder))
+    return _audit(flags, organisation, census, min_age, max_age)
+
+
+@dataclass(frozen=True)
+class SharedFlags:
+    """The part of an audit that is the same whichever organisation it is for."""
+
+    tables: PatientTables
+    comparators: pd.DataFrame
+    pincer_flags: pd.DataFrame
+    source: str
+    synthetic: bool
+
+
+@pack_cached
+def shared_flags(
+    census: pd.Timestamp,
+    min_age: int,
+    max_age: int,
+    seed: int,
+    patient_data_dir: str,
+    fingerprint: tuple = (),
+) -> SharedFlags:
+    """Patient tables and every patient's flags, computed once per pack render.
+
+    ``fingerprint`` (see :func:`_fingerprint`) changes when a patient file does, so a cached
+    result is never reused for edited files.
+    """
     if patient_data_dir:
         from medlib.patient_io import read_patient_folder
 
@@ -130,9 +161,39 @@ def load_audit(
     else:
         from medlib.patient_synth import generate_patients
 
-        tables = generate_patients(seed=int(seed), census_date=census).tables
-        source, synthetic = f"synthetic patients (seed {int(seed)})", True
-    return audit_from_tables(tables, organisation, census, min_age, max_age, source, synthetic)
+        tables = generate_patients(seed=seed, census_date=census).tables
+        source, synthetic = f"synthetic patients (seed {seed})", True
+    return _flags(tables, census, min_age, max_age, source, synthetic)
+
+
+def _fingerprint(folder: str) -> tuple:
+    """Name, size and modification time of every file in ``folder`` (empty for none)."""
+    if not folder or not os.path.isdir(folder):
+        return ()
+    entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    return tuple((e.name, e.stat().st_size, e.stat().st_mtime_ns) for e in entries if e.is_file())
+
+
+def _flags(
+    tables: PatientTables,
+    census: pd.Timestamp,
+    min_age: int,
+    max_age: int,
+    source: str,
+    synthetic: bool,
+) -> SharedFlags:
+    pats = tables.patients
+    in_range = pats[(pats["age"] >= min_age) & (pats["age"] <= max_age)]
+    tables = tables.for_patients(in_range["patient_id"])
+    return SharedFlags(
+        tables=tables,
+        comparators=polypharmacy.comparator_flags(tables, census),
+        pincer_flags=pincer.pincer_flags(
+            tables, census, min_age=max(int(min_age), 18), max_age=min(int(max_age), 120)
+        ),
+        source=source,
+        synthetic=synthetic,
+    )
 
 
 def audit_from_tables(
@@ -159,29 +220,40 @@ def audit_from_tables(
         InputError: The organisation has no patients in the age range.
     """
     census = to_day(census_date, "census_date")
-    organisation = organisation.strip().upper()
+    _check_organisation(tables, organisation, min_age, max_age)
+    flags = _flags(tables, census, int(min_age), int(max_age), source, synthetic)
+    return _audit(flags, organisation, census, min_age, max_age)
+
+
+def _check_organisation(
+    tables: PatientTables, organisation: str, min_age: int, max_age: int
+) -> None:
     pats = tables.patients
     in_range = pats[(pats["age"] >= min_age) & (pats["age"] <= max_age)]
     available = sorted(in_range["trust_code"].unique())
-    if organisation not in available:
+    if organisation.strip().upper() not in available:
         raise InputError(
-            f"organisation {organisation!r} has no patients aged {min_age}-{max_age} in the data; "
-            f"available: {', '.join(available) or 'none'}"
+            f"organisation {organisation.strip().upper()!r} has no patients aged "
+            f"{min_age}-{max_age} in the data; available: {', '.join(available) or 'none'}"
         )
-    tables = tables.for_patients(in_range["patient_id"])
+
+
+def _audit(
+    flags: SharedFlags, organisation: str, census: pd.Timestamp, min_age: int, max_age: int
+) -> PolyAudit:
+    organisation = organisation.strip().upper()
+    _check_organisation(flags.tables, organisation, min_age, max_age)
     return PolyAudit(
         organisation=organisation,
         organisation_name=_trust_name(organisation),
         census_date=census,
         min_age=int(min_age),
         max_age=int(max_age),
-        tables=tables,
-        comparators=polypharmacy.comparator_flags(tables, census),
-        pincer_flags=pincer.pincer_flags(
-            tables, census, min_age=max(int(min_age), 18), max_age=min(int(max_age), 120)
-        ),
-        source=source,
-        synthetic=synthetic,
+        tables=flags.tables,
+        comparators=flags.comparators,
+        pincer_flags=flags.pincer_flags,
+        source=flags.source,
+        synthetic=flags.synthetic,
     )
 
 

@@ -25,6 +25,7 @@ from medlib.datasets import USAGE_FILES, load_dataset
 from medlib.fy import add_fy_columns, fy_bounds, fy_month, fy_of_month
 from medlib.input_checks import InputError, parse_month
 from medlib.org import map_to_successor
+from medlib.pack_cache import pack_cached
 
 COMPARISON_GROUPS = ("region", "icb", "national")
 #: Share of rows that must have a DDD before a quantity-only source is reported in DDDs.
@@ -224,6 +225,35 @@ def _match(df: pd.DataFrame, filters: Mapping[str, str]) -> pd.Series:
 # --- the report ---------------------------------------------------------------------------
 
 
+#: Columns the monthly detail is aggregated by.
+DETAIL_BY = ("trust_code", "vtm_name", "bnf_chapter_name", "bnf_section", "high_cost")
+
+
+@dataclass(frozen=True)
+class PreparedUsage:
+    """A dataset's usage with product attributes, and its monthly detail for every trust."""
+
+    trusts: pd.DataFrame
+    products: pd.DataFrame
+    usage: pd.DataFrame
+    monthly_detail: pd.DataFrame
+
+
+@pack_cached
+def prepared_usage(dataset: str, backend: str = "duckdb") -> PreparedUsage:
+    """Load a bundled dataset and aggregate it by month for every trust.
+
+    The same for every trust's report, so a pack render computes it once
+    (:mod:`medlib.pack_cache`).
+    """
+    trusts = load_dataset("trusts")
+    products = load_dataset("products")
+    usage = map_to_successor(load_dataset(dataset), keep_original=False)
+    usage = spend.with_product_attributes(usage, products)
+    detail = spend.aggregate_monthly(usage, by=DETAIL_BY, backend=backend)
+    return PreparedUsage(trusts, products, usage, detail)
+
+
 class SpendReport:
     """Everything the spend-trends notebook shows, for one trust or system.
 
@@ -266,10 +296,11 @@ class SpendReport:
         self.backend = backend
         self.high_cost_blocks = dict(high_cost_blocks or {})
         self.forecast_methods = tuple(forecast_methods)
-        self.trusts = load_dataset("trusts")
-        self.products = load_dataset("products")
-        usage = map_to_successor(load_dataset(dataset), keep_original=False)
-        self.usage = spend.with_product_attributes(usage, self.products)
+        inputs = prepared_usage(dataset, backend)
+        self.trusts = inputs.trusts
+        self.products = inputs.products
+        self.usage = inputs.usage
+        self._detail_all = inputs.monthly_detail
         self.data_start = pd.Timestamp(self.usage["year_month"].min())
         self.data_end = pd.Timestamp(self.usage["year_month"].max())
         self.period_end = parse_month(period_end, "period_end")
@@ -315,8 +346,7 @@ class SpendReport:
     @cached_property
     def monthly_detail(self) -> pd.DataFrame:
         """Monthly totals per trust, molecule, BNF chapter/section and high-cost flag."""
-        by = ("trust_code", "vtm_name", "bnf_chapter_name", "bnf_section", "high_cost")
-        detail = spend.aggregate_monthly(self.usage, by=by, backend=self.backend)
+        detail = self._detail_all
         return detail[detail["year_month"] <= self.period_end].reset_index(drop=True)
 
     @cached_property

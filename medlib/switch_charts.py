@@ -34,6 +34,17 @@ def disclosed_percentages(numerator: pd.Series, denominator: pd.Series) -> np.nd
     return np.array([v if isinstance(v, float | int) else np.nan for v in values], dtype=float)
 
 
+def _title(ax: plt.Axes, title: str, trust_label: str = "") -> None:
+    # The trust's name on its own line: long names then fit the figure, which is rendered
+    # as drawn (see medlib.figures), not cropped to its contents.
+    ax.set_title(f"{title}\n{trust_label}" if trust_label else title)
+
+
+def _margins(fig: Figure, bottom: float) -> None:
+    # Fixed margins leave room for a two-line title, the axis labels and the footnote.
+    fig.subplots_adjust(left=0.09, right=0.97, top=0.85, bottom=bottom)
+
+
 def _footnote(fig: Figure, text: str) -> None:
     fig.text(0.01, 0.01, text, fontsize=8, color=NHS_DARK_GREY, ha="left", va="bottom", wrap=True)
 
@@ -125,11 +136,14 @@ def uptake_chart(
                 ax.hlines(
                     share * 100, start, end, colors=colour, linestyles=(0, (4, 3)), linewidth=1
                 )
+            # A target month after the data end is labelled at the end, inside the axes.
+            after_end = start > end
             ax.annotate(
                 f"{who} target {share * 100:.0f}% from month {months}",
                 xy=(min(start, end), share * 100),
-                xytext=(2, 3),
+                xytext=(-2 if after_end else 2, 3),
                 textcoords="offset points",
+                ha="right" if after_end else "left",
                 fontsize=7,
                 color=colour,
             )
@@ -137,9 +151,9 @@ def uptake_chart(
         ax.set_ylim(0, 105)
         ax.yaxis.set_major_formatter(PercentFormatter())
         ax.set_ylabel("Patients on a best-value product")
-        ax.set_title(f"{definition.molecule.capitalize()}: best-value uptake, {trust_label}")
+        _title(ax, f"{definition.molecule.capitalize()}: best-value uptake", trust_label)
         ax.legend(loc="lower right", fontsize=8, frameon=False)
-        fig.subplots_adjust(bottom=0.2)
+        _margins(fig, bottom=0.2)
         _footnote(fig, (note + " " if note else "") + "Months with 1-7 patients are not shown.")
     return fig
 
@@ -205,11 +219,11 @@ def savings_chart(
                 )
         ax.yaxis.set_major_formatter(FuncFormatter(_pounds))
         ax.set_ylabel("Cumulative saving since launch")
-        ax.set_title(
-            f"{definition.molecule.capitalize()}: savings forecast and realised, {trust_label}"
+        _title(
+            ax, f"{definition.molecule.capitalize()}: savings forecast and realised", trust_label
         )
         ax.legend(loc="upper left", fontsize=8, frameon=False)
-        fig.subplots_adjust(bottom=0.2)
+        _margins(fig, bottom=0.2)
         _footnote(
             fig,
             (note + " " if note else "")
@@ -243,10 +257,10 @@ def time_to_switch_chart(
         ax.set_xlabel("Months since launch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel("Existing patients switched")
-        ax.set_title(f"Time to switch: existing patients on treatment at launch, {trust_label}")
+        _title(ax, "Time to switch: existing patients on treatment at launch", trust_label)
         if drawn:
             ax.legend(loc="lower right", fontsize=8, frameon=False)
-        fig.subplots_adjust(bottom=0.22)
+        _margins(fig, bottom=0.22)
         _footnote(fig, (note + " " if note else "") + "Months with 1-7 patients are not shown.")
     return fig
 
@@ -294,9 +308,9 @@ def vmp_proxy_chart(
         ax.set_ylim(0, 105)
         ax.yaxis.set_major_formatter(PercentFormatter())
         ax.set_ylabel("Doses on best-value-like VMPs")
-        ax.set_title(f"{definition.molecule.capitalize()}: VMP-level proxy from SCMD (real data)")
+        _title(ax, f"{definition.molecule.capitalize()}: VMP-level proxy from SCMD (real data)")
         ax.legend(loc="lower right", fontsize=8, frameon=False)
-        fig.subplots_adjust(bottom=0.2)
+        _margins(fig, bottom=0.2)
         _footnote(
             fig,
             "PROXY, not a brand share. Source: NHSBSA Secondary Care Medicines Data, "
@@ -335,9 +349,9 @@ def doac_chart(series: pd.DataFrame, fit: LogisticFit) -> Figure:
         ax.set_ylim(0, 100)
         ax.yaxis.set_major_formatter(PercentFormatter())
         ax.set_ylabel("Share of items")
-        ax.set_title("A real switch: DOACs replacing warfarin in primary care")
+        _title(ax, "A real switch: DOACs replacing warfarin in primary care")
         ax.legend(loc="lower right", fontsize=8, frameon=False)
-        fig.subplots_adjust(bottom=0.2)
+        _margins(fig, bottom=0.2)
         _footnote(
             fig,
             "Source: English Prescribing Dataset (NHSBSA) via OpenPrescribing, "

@@ -122,3 +122,27 @@ def write_parameter_set(path: Path, **values: object) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return path
+
+
+def sharing_notebook(folder: Path, name: str = "sharing") -> Path:
+    """Tables whether the render gave it a shared-work folder and whether the shared DOAC fit
+    was already there when it started (it is for every report after the first)."""
+    params = 'trust_code: str = "RTD"\ntables_dir: str = ""'
+    body = (
+        "import pandas as pd\n"
+        "from medlib.outputs import publish_tables\n"
+        "from medlib.pack_cache import cache_dir\n"
+        "from medlib.uptake_curve import fit_doac_curve\n"
+        "from medlib.switch_report import shared_doac_curve\n"
+        "folder = cache_dir()\n"
+        "if folder:\n"
+        "    from joblib import Memory\n"
+        "    found = Memory(folder, verbose=0).cache(fit_doac_curve).check_call_in_cache()\n"
+        "else:\n"
+        "    found = False\n"
+        "series, fit = shared_doac_curve()\n"
+        "table = pd.DataFrame({'trust_code': [trust_code], 'folder_given': [folder is not None],\n"
+        "                      'found_shared_result': [found], 'ceiling': [round(fit.ceiling, 6)]})\n"
+        "publish_tables({'sharing': table}, tables_dir)"
+    )
+    return write_notebook(folder / f"{name}.ipynb", params, body)

@@ -28,6 +28,7 @@ from render_fixtures import (
     good_notebook,
     leaking_notebook,
     raising_notebook,
+    sharing_notebook,
     sleeping_notebook,
     write_notebook,
     write_parameter_set,
@@ -209,6 +210,31 @@ def test_misspelt_key_fails_before_any_kernel_starts(tmp_path, monkeypatch):
     assert code == EXIT_INVALID
     assert "parameters.scael" in output and "did you mean 'scale'?" in output
     assert not out.exists()
+
+
+def test_work_shared_between_reports_is_computed_once_and_removed_after(tmp_path):
+    nbs = tmp_path / "notebooks"
+    sharing_notebook(nbs)
+    params = write_parameter_set(tmp_path / "share.yaml", notebooks=["sharing"])
+    tables = {}
+    for share in (True, False):
+        out = tmp_path / f"pack-{share}"
+        result = render_pack(
+            params, notebooks_dir=nbs, output_dir=out, jobs=1, progress=False, share_work=share
+        )
+        assert result.ok, [r.error for r in result.failed]
+        assert not (out / ".staging").exists()
+        assert manifest(out)["run"]["shared_work"] is share
+        tables[share] = pd.concat(
+            [pd.read_csv(out / t / "tables" / "sharing.csv") for t in ("RTD", "RTF")]
+        )
+    shared, separate = tables[True], tables[False]
+    # One job renders RTD then RTF: RTF's kernel finds the fit RTD's kernel stored.
+    assert shared["folder_given"].tolist() == [True, True]
+    assert shared["found_shared_result"].tolist() == [False, True]
+    assert separate["folder_given"].tolist() == [False, False]
+    assert separate["found_shared_result"].tolist() == [False, False]
+    assert shared["ceiling"].tolist() == separate["ceiling"].tolist()
 
 
 def test_selection_options_are_checked(tmp_path):
@@ -414,6 +440,8 @@ def test_sample_pack_renders_with_the_real_notebooks(tmp_path):
     data = manifest(out)
     assert {e["status"] for e in data["reports"].values()} == {"ok"}
     assert len(data["reports"]) == 6
+    assert data["run"]["shared_work"] is True
+    assert not (out / ".staging").exists()
     assert "This pack is incomplete" in (out / "index.html").read_text(encoding="utf-8")
 
 

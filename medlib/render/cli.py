@@ -71,6 +71,15 @@ def report(
     progress: Annotated[
         bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")
     ] = True,
+    share_work: Annotated[
+        bool,
+        typer.Option(
+            "--share-work/--no-share-work",
+            help="Compute work that is the same for every trust (comparisons of all trusts, "
+            "synthetic samples) once per render and share it; --no-share-work recomputes it "
+            "in every report.",
+        ),
+    ] = True,
 ) -> None:
     """Render every (trust x notebook) report of a parameter set into a report pack.
 
@@ -103,6 +112,7 @@ def report(
             pdf=pdf,
             progress=progress,
             console=console,
+            share_work=share_work,
         )
     except ParameterError as exc:
         console.print("[bold red]Invalid parameters:[/] nothing was rendered.")

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from medlib.pack_cache import CACHE_ENV
 from medlib.render.html import ReportHeading, count_stderr, notebook_to_html
 from medlib.render.manifest import STATUS_FAILED, STATUS_OK, now_iso
 from medlib.render.params import TABLES_PARAMETER
@@ -48,6 +49,8 @@ class ReportTask:
         pdf: Whether to print a PDF.
         chromium: Chromium executable for the PDF.
         kernel_name: Jupyter kernel; None uses the notebook's own.
+        cache_dir: Folder for work shared between the render's reports
+            (:mod:`medlib.pack_cache`); None computes everything in the report.
     """
 
     trust_code: str
@@ -60,6 +63,7 @@ class ReportTask:
     pdf: bool = False
     chromium: str | None = None
     kernel_name: str | None = None
+    cache_dir: str | None = None
 
 
 @dataclass
@@ -170,6 +174,11 @@ def _render(task: ReportTask, outcome: ReportOutcome) -> None:
     staging = Path(task.staging_dir)
     staging.mkdir(parents=True, exist_ok=True)
     tables_dir = staging / TABLES_FOLDER
+    # The kernel inherits this process's environment; a worker renders one report at a time.
+    if task.cache_dir:
+        os.environ[CACHE_ENV] = task.cache_dir
+    else:
+        os.environ.pop(CACHE_ENV, None)
 
     tick = time.perf_counter()
     nb = _execute_with_retry(task, staging, tables_dir, outcome)

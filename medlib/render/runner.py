@@ -49,6 +49,9 @@ from medlib.render.params import (
 from medlib.render.pdf import chromium_for_pdf
 from medlib.render.publish import STAGING_FOLDER, PackWriter, inputs_digest
 
+#: Folder (inside the staging folder) of the work shared by a render's reports.
+PACK_CACHE_FOLDER = "shared-work"
+
 #: Status of a report left alone by ``--resume`` because it was already complete.
 STATUS_SKIPPED = "skipped"
 #: How many times a broken process pool (a worker process that died) is replaced.
@@ -133,6 +136,7 @@ def render_pack(
     progress: bool = True,
     console: Console | None = None,
     kernel_name: str | None = None,
+    share_work: bool = True,
 ) -> PackResult:
     """Render every (trust x notebook) report of a parameter set.
 
@@ -151,6 +155,9 @@ def render_pack(
         progress: Show a progress bar.
         console: Where messages and the progress bar go; default standard error.
         kernel_name: Jupyter kernel to run the notebooks in; default each notebook's own.
+        share_work: Compute the work that is the same for every trust once per render and
+            share it between the reports (:mod:`medlib.pack_cache`); False recomputes it in
+            every report. The reports are identical either way.
 
     Returns:
         Every selected report's status, and whether the whole pack is now complete.
@@ -204,12 +211,16 @@ def render_pack(
                 trust, nb = key.split("/", 1)
                 result.reports.append(ReportResult(trust, nb, STATUS_SKIPPED))
         shutil.rmtree(out_dir / STAGING_FOLDER, ignore_errors=True)
+        # Inside the staging folder, so it goes with it: at the end of this run, or at the
+        # start of the next if this one is killed.
+        cache_dir = out_dir / STAGING_FOLDER / PACK_CACHE_FOLDER if share_work else None
         run = {
             "status": "running",
             "started": now_iso(),
             "jobs": jobs,
             "resume": resume,
             "pdf": chromium is not None,
+            "shared_work": share_work,
             "selected": len(selected),
             "rendering": len(to_render),
         }
@@ -225,6 +236,7 @@ def render_pack(
                 trust_names,
                 chromium,
                 kernel_name,
+                cache_dir,
             )
             for key in to_render
         ]
@@ -320,6 +332,7 @@ def _task(
     trust_names: dict[str, str],
     chromium: str | None,
     kernel_name: str | None,
+    cache_dir: Path | None,
 ) -> ReportTask:
     trust, notebook = key.split("/", 1)
     period = (
@@ -347,6 +360,7 @@ def _task(
         pdf=chromium is not None,
         chromium=chromium,
         kernel_name=kernel_name,
+        cache_dir=str(cache_dir) if cache_dir else None,
     )
 
 

@@ -1,0 +1,142 @@
+"""Work shared by a pack's reports: computed once in a render, identical to computing it alone."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from medlib import poly_report
+from medlib.pack_cache import CACHE_ENV, cache_dir, pack_cached
+from medlib.spend_report import SpendReport
+from medlib.switch_report import build_switch_report
+
+CALLS: list[tuple[int, int]] = []
+
+
+@pack_cached
+def add(a: int, b: int) -> int:
+    CALLS.append((a, b))
+    return a + b
+
+
+@pytest.fixture
+def no_render(monkeypatch):
+    monkeypatch.delenv(CACHE_ENV, raising=False)
+
+
+@pytest.fixture
+def in_render(monkeypatch, tmp_path):
+    folder = tmp_path / "shared-work"
+    monkeypatch.setenv(CACHE_ENV, str(folder))
+    return folder
+
+
+def test_outside_a_render_every_call_computes_and_nothing_is_written(no_render, tmp_path):
+    CALLS.clear()
+    assert cache_dir() is None
+    assert add(2, 3) == 5
+    assert add(2, 3) == 5
+    assert CALLS == [(2, 3), (2, 3)]
+
+
+def test_in_a_render_a_repeated_call_loads_the_stored_result(in_render):
+    CALLS.clear()
+    assert cache_dir() == str(in_render)
+    assert add(2, 3) == 5
+    assert add(2, 3) == 5
+    assert add(b=3, a=2) == 5
+    assert add(3, 2) == 5
+    assert CALLS == [(2, 3), (3, 2)]
+    assert in_render.is_dir()
+
+
+# The shared part of each report leaves out what belongs to the report's own trust; each test
+# renders two trusts from one cache (cold, then warm) and compares with no cache at all.
+
+SWITCH_TRUSTS = ["RTD", "RR7", "RTF", "RTR"]
+SWITCH_NAMES = {"RTD": "Newcastle", "RR7": "Gateshead", "RTF": "Northumbria", "RTR": "South Tees"}
+
+
+def _switch_tables(trust: str) -> dict[str, pd.DataFrame]:
+    volumes = pd.DataFrame(
+        [
+            (t, m, n)
+            for t, n in zip(SWITCH_TRUSTS, (80, 40, 30, 5), strict=True)
+            for m in ("adalimumab", "ustekinumab")
+        ],
+        columns=["trust_code", "molecule", "patients"],
+    )
+    report = build_switch_report(
+        trust,
+        ["adalimumab", "ustekinumab"],
+        "2025",
+        11,
+        trusts=SWITCH_TRUSTS,
+        volumes=volumes,
+        trust_names=SWITCH_NAMES,
+    )
+    return report.lead_tables()
+
+
+def _assert_same_tables(got: dict[str, pd.DataFrame], expected: dict[str, pd.DataFrame]) -> None:
+    assert list(got) == list(expected)
+    for name, frame in expected.items():
+        pd.testing.assert_frame_equal(got[name], frame, obj=name)
+
+
+def test_switch_report_is_the_same_with_shared_work(monkeypatch, tmp_path):
+    monkeypatch.delenv(CACHE_ENV, raising=False)
+    alone = {t: _switch_tables(t) for t in ("RR7", "RTF")}
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path))
+    shared = {t: _switch_tables(t) for t in ("RR7", "RTF")}
+    for trust in ("RR7", "RTF"):
+        _assert_same_tables(shared[trust], alone[trust])
+    # The forecasts are each trust's own, not the first trust's.
+    assert not alone["RR7"]["switch_forecast_monthly"].equals(
+        alone["RTF"]["switch_forecast_monthly"]
+    )
+
+
+def _poly_tables(organisation: str) -> dict[str, pd.DataFrame]:
+    audit = poly_report.load_audit(organisation, "2024-03-31", 18, 120, 2025)
+    return {
+        "headline": poly_report.headline_table(audit),
+        "pincer": poly_report.pincer_table(audit),
+        "acb": poly_report.acb_table(audit),
+    }
+
+
+def test_polypharmacy_audit_is_the_same_with_shared_work(monkeypatch, tmp_path):
+    monkeypatch.delenv(CACHE_ENV, raising=False)
+    alone = {o: _poly_tables(o) for o in ("RTD", "RR7")}
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path))
+    shared = {o: _poly_tables(o) for o in ("RTD", "RR7")}
+    for organisation in ("RTD", "RR7"):
+        _assert_same_tables(shared[organisation], alone[organisation])
+    assert not alone["RTD"]["headline"].equals(alone["RR7"]["headline"])
+
+
+def test_polypharmacy_shared_flags_follow_edits_to_the_patient_files(tmp_path):
+    folder = tmp_path / "extract"
+    folder.mkdir()
+    (folder / "patients.csv").write_text("patient_id\n1\n", encoding="utf-8")
+    before = poly_report._fingerprint(str(folder))
+    (folder / "patients.csv").write_text("patient_id\n1\n2\n", encoding="utf-8")
+    after = poly_report._fingerprint(str(folder))
+    assert [entry[:2] for entry in before] == [("patients.csv", 13)]
+    assert [entry[:2] for entry in after] == [("patients.csv", 15)]
+    assert poly_report._fingerprint("") == ()
+
+
+def test_spend_report_is_the_same_with_shared_work(monkeypatch, tmp_path):
+    def tables(trust: str) -> dict[str, pd.DataFrame]:
+        report = SpendReport(trust, "2024-03")
+        return {"fy": report.spend_by_financial_year(), "molecule": report.by_molecule()}
+
+    monkeypatch.delenv(CACHE_ENV, raising=False)
+    alone = {t: tables(t) for t in ("RTD", "RR7")}
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path))
+    shared = {t: tables(t) for t in ("RTD", "RR7")}
+    for trust in ("RTD", "RR7"):
+        _assert_same_tables(shared[trust], alone[trust])
+    assert set(shared["RR7"]["fy"]["trust_code"]) == {"RR7"}
