@@ -18,9 +18,7 @@ from functools import cache
 
 import pandas as pd
 
-from medlib.io import read_usage
 from medlib.paths import DATA_DIR, REFERENCE_DIR
-from medlib.schemas import PRODUCTS_SCHEMA, TRUSTS_SCHEMA
 
 #: Bundled SCMD extracts: dataset name -> (file, description).
 USAGE_FILES = {
@@ -77,6 +75,10 @@ def load_dataset(name: str) -> pd.DataFrame:
 
 @cache
 def _usage(name: str) -> pd.DataFrame:
+    # The reader and schemas (pandera) are imported where used, so a report that takes its
+    # data from a render's shared work starts without them.
+    from medlib.io import read_usage
+
     result = read_usage(DATA_DIR / USAGE_FILES[name][0])
     data = result.data
     data["source"] = name
@@ -137,6 +139,8 @@ def _trusts() -> pd.DataFrame:
     trusts["successor_code"] = trusts["successor_code"].where(
         trusts["successor_code"].notna(), None
     )
+    from medlib.schemas import TRUSTS_SCHEMA
+
     return TRUSTS_SCHEMA.validate(trusts.sort_values("trust_code").reset_index(drop=True))
 
 
@@ -170,6 +174,8 @@ def _products() -> pd.DataFrame:
     products.loc[hit, "ddd_unit"] = over.loc[idx, "ddd_unit"].to_numpy()
     products.loc[hit, "ddd_per_unit"] = over.loc[idx, "ddd_per_unit"].to_numpy(dtype=float)
     products["high_cost"] = products["vtm_name"].map(_is_high_cost).astype(bool)
+    from medlib.schemas import PRODUCTS_SCHEMA
+
     return PRODUCTS_SCHEMA.validate(products)
 
 

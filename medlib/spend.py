@@ -24,7 +24,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from medlib import engine
 from medlib.fy import add_fy_columns, fy_bounds, fy_month, fy_of_month
 from medlib.input_checks import InputError, parse_month, require_columns
 
@@ -90,6 +89,8 @@ def aggregate_monthly(
     cols = ["year_month", *by, "quantity", "cost_gbp"]
     frame = usage[cols].copy()
     frame["cost_gbp"] = frame["cost_gbp"].astype("float64")
+    from medlib import engine  # Ibis loads here, only when something is aggregated
+
     con = engine.connect(backend)
     table = engine.register(con, "usage_for_spend", frame)
     out = engine.to_pandas(engine.monthly_usage(table, by))

@@ -172,8 +172,14 @@ class PackWriter:
                 self.rebuild_workbook(trust)
         self.write()
 
-    def publish(self, outcome: ReportOutcome) -> ReportOutcome:
+    def publish(self, outcome: ReportOutcome, *, workbook: bool = True) -> ReportOutcome:
         """Move a finished report into place, or record why it failed.
+
+        Args:
+            outcome: What the worker reported.
+            workbook: Rebuild the trust's workbook with this report's tables (before its page
+                appears). A render publishing several reports of a trust passes False and
+                calls :meth:`rebuild_workbook` once, after the trust's last report.
 
         Returns:
             The outcome, marked failed if publishing itself was refused (a table name that
@@ -188,7 +194,7 @@ class PackWriter:
                     outcome.status, outcome.error = STATUS_FAILED, clash
                 else:
                     try:
-                        self._move_into_place(key, outcome, staging)
+                        self._move_into_place(key, outcome, staging, workbook)
                     except (OSError, ValueError) as exc:
                         self._remove_files(self.reports[key])
                         self.reports[key]["status"] = STATUS_FAILED
@@ -255,11 +261,19 @@ class PackWriter:
         }
 
     def workbook_intact(self, trust: str) -> bool:
-        """Whether the trust's workbook matches the manifest."""
+        """Whether the trust's workbook is as recorded and holds its complete reports' tables."""
         record = self.manifest.get("trusts", {}).get(trust)
+        expected = [
+            name
+            for nb in self.pset.notebooks
+            if self.complete(report_key(trust, nb))
+            for name in self.reports[report_key(trust, nb)].get("tables", [])
+        ]
         if record is None:
-            return not any(self.complete(report_key(trust, nb)) for nb in self.pset.notebooks)
-        return files_intact(self.out_dir, {record["workbook"]: record["sha256"]})
+            return not expected
+        return record.get("tables") == expected and files_intact(
+            self.out_dir, {record["workbook"]: record["sha256"]}
+        )
 
     def states(self) -> dict[str, CellState]:
         """What the index shows for each report of the parameter set."""
@@ -309,11 +323,15 @@ class PackWriter:
         atomic_write_text(self.out_dir / INDEX_NAME, page)
         readable(self.out_dir / INDEX_NAME)
 
-    def _move_into_place(self, key: str, outcome: ReportOutcome, staging: Path) -> None:
+    def _move_into_place(
+        self, key: str, outcome: ReportOutcome, staging: Path, workbook: bool = True
+    ) -> None:
         trust, notebook = outcome.trust_code, outcome.notebook
         trust_dir = self._trust_dir(trust)
         (trust_dir / TABLES_FOLDER).mkdir(parents=True, exist_ok=True)
         entry = self.reports[key]
+        if not workbook:
+            self._drop_workbook(trust)
         # Record which tables are about to appear while the entry is still pending, so a
         # kill during the moves leaves a manifest that names every file to clean up.
         entry.update(status=STATUS_PENDING, tables=list(outcome.tables), files={})
@@ -329,12 +347,23 @@ class PackWriter:
         moves.append((staging / f"{notebook}.html", trust_dir / f"{notebook}.html"))
         files: dict[str, str] = {}
         for source, target in moves:
-            if target.suffix == ".html":
+            if workbook and target.suffix == ".html":
                 self.rebuild_workbook(trust, also=key)
             readable(source)
             os.replace(source, target)
             files[self._rel(target)] = file_sha256(target)
         entry["files"] = files
+
+    def _drop_workbook(self, trust: str) -> None:
+        """Withdraw the trust's workbook until it is rebuilt with the report being published.
+
+        The index stops linking it first, so a workbook without a complete report's tables is
+        never offered, even if the render is killed before the rebuild.
+        """
+        record = self.manifest.get("trusts", {}).pop(trust, None)
+        if record is not None:
+            self.write()
+            Path(self.out_dir, record["workbook"]).unlink(missing_ok=True)
 
     def _table_clash(self, key: str, tables: Sequence[str]) -> str | None:
         trust = key.split("/", 1)[0]
