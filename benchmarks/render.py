@@ -5,7 +5,10 @@ Renders the first N trusts of a parameter set with every notebook, three ways:
 * naive: the papermill CLI called once per report in a shell loop (what a team might script;
   it only executes the notebooks: no HTML, guard, workbook or manifest);
 * ``medlib report --jobs 1``: one report at a time, papermill's Python API, HTML, guard, Excel;
-* ``medlib report --jobs J``: the same in a process pool (default: every CPU).
+* ``medlib report --jobs J --no-share-work``: a process pool, every report computing the work
+  common to all trusts itself (what the notebooks cost on their own);
+* ``medlib report --jobs J``: the same, the common work computed once per render and shared
+  (the default; see docs/reports.md).
 
 It prints wall seconds, seconds per report, the parallel speed-up and the speed-up over the
 naive loop, and the fixed cost of one notebook: an empty notebook (parameters only) rendered
@@ -80,11 +83,24 @@ def naive_loop(pset, trusts: list[str], work: Path) -> float:
     return time.perf_counter() - start
 
 
-def render(pset, trusts: list[str], jobs: int, out: Path, notebooks_dir: Path | None = None):
+def render(
+    pset,
+    trusts: list[str],
+    jobs: int,
+    out: Path,
+    notebooks_dir: Path | None = None,
+    share_work: bool = True,
+):
     """Time ``render_pack`` for the given trusts; returns (seconds, result)."""
     start = time.perf_counter()
     result = render_pack(
-        pset, trusts=trusts, jobs=jobs, output_dir=out, notebooks_dir=notebooks_dir, progress=False
+        pset,
+        trusts=trusts,
+        jobs=jobs,
+        output_dir=out,
+        notebooks_dir=notebooks_dir,
+        progress=False,
+        share_work=share_work,
     )
     return time.perf_counter() - start, result
 
@@ -126,6 +142,11 @@ def main() -> None:
     parser.add_argument(
         "--serial-trusts", type=int, default=None, help="time the --jobs 1 run on fewer trusts"
     )
+    parser.add_argument(
+        "--skip-unshared",
+        action="store_true",
+        help="skip the parallel run that recomputes shared work in every report",
+    )
     args = parser.parse_args()
 
     pset = load_parameter_set(resolve_parameter_path(args.params))
@@ -140,6 +161,9 @@ def main() -> None:
         work = Path(tmp)
         parallel, result = render(pset, trusts, args.jobs, work / "parallel")
         failed = [(r.trust_code, r.notebook, r.error) for r in result.failed]
+        unshared = None
+        if not args.skip_unshared:
+            unshared = render(pset, trusts, args.jobs, work / "unshared", share_work=False)[0]
         serial_trusts = trusts[: args.serial_trusts] if args.serial_trusts else trusts
         serial = render(pset, serial_trusts, 1, work / "serial")[0] * len(trusts)
         serial /= len(serial_trusts)
@@ -147,6 +171,8 @@ def main() -> None:
         naive = naive_loop(pset, naive_trusts, work) * len(trusts) / len(naive_trusts)
         rows.append((f"naive: papermill CLI per report{_scaled(naive_trusts, trusts)}", naive))
         rows.append((f"medlib report --jobs 1{_scaled(serial_trusts, trusts)}", serial))
+        if unshared is not None:
+            rows.append((f"medlib report --jobs {args.jobs} --no-share-work", unshared))
         rows.append((f"medlib report --jobs {args.jobs}", parallel))
         fixed, per_pack = fixed_cost(trusts, work)
         per_notebook = _execute_seconds(result)
