@@ -125,8 +125,9 @@ def write_parameter_set(path: Path, **values: object) -> Path:
 
 
 def sharing_notebook(folder: Path, name: str = "sharing") -> Path:
-    """Tables whether the render gave it a shared-work folder and whether the shared DOAC fit
-    was already there when it started (it is for every report after the first)."""
+    """Tables whether the render gave it a shared-work folder, whether the shared DOAC fit was
+    already there when it started (it is for every report after the first), and whether the
+    kernel keeps IPython history."""
     params = 'trust_code: str = "RTD"\ntables_dir: str = ""'
     body = (
         "import pandas as pd\n"
@@ -141,8 +142,10 @@ def sharing_notebook(folder: Path, name: str = "sharing") -> Path:
         "else:\n"
         "    found = False\n"
         "series, fit = shared_doac_curve()\n"
+        "history = get_ipython().history_manager.enabled\n"
         "table = pd.DataFrame({'trust_code': [trust_code], 'folder_given': [folder is not None],\n"
-        "                      'found_shared_result': [found], 'ceiling': [round(fit.ceiling, 6)]})\n"
+        "                      'found_shared_result': [found], 'ceiling': [round(fit.ceiling, 6)],\n"
+        "                      'history_enabled': [history]})\n"
         "publish_tables({'sharing': table}, tables_dir)"
     )
     return write_notebook(folder / f"{name}.ipynb", params, body)

@@ -235,6 +235,8 @@ def test_work_shared_between_reports_is_computed_once_and_removed_after(tmp_path
     assert separate["folder_given"].tolist() == [False, False]
     assert separate["found_shared_result"].tolist() == [False, False]
     assert shared["ceiling"].tolist() == separate["ceiling"].tolist()
+    # Rendered cells never reach the analyst's IPython history.
+    assert shared["history_enabled"].tolist() == [False, False]
 
 
 def test_selection_options_are_checked(tmp_path):

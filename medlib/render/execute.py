@@ -241,6 +241,12 @@ def _execute_with_retry(
                     request_save_on_cell_execute=False,
                     execution_timeout=task.timeout_seconds,
                     cwd=str(staging),
+                    # Every output is in once the last cell is idle; a graceful shutdown would
+                    # wait ~0.5 s for the kernel to tear down pandas, matplotlib and the rest.
+                    shutdown_kernel="immediate",
+                    # Rendered cells stay out of the analyst's IPython history, and two kernels
+                    # never contend for its SQLite file.
+                    extra_arguments=["--HistoryManager.enabled=False"],
                 )
             except PapermillExecutionError as exc:
                 if watchdog.fired:
