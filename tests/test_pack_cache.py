@@ -78,19 +78,24 @@ def _switch_tables(trust: str) -> dict[str, pd.DataFrame]:
     return report.lead_tables()
 
 
-def _assert_same_tables(got: dict[str, pd.DataFrame], expected: dict[str, pd.DataFrame]) -> None:
-    assert list(got) == list(expected)
-    for name, frame in expected.items():
-        pd.testing.assert_frame_equal(got[name], frame, obj=name)
+def _alone_and_shared(
+    monkeypatch, folder, tables_for, codes: tuple[str, str]
+) -> dict[str, dict[str, pd.DataFrame]]:
+    """Each trust's tables computed alone, checked equal to those computed from one shared
+    folder (the first trust fills it, the second reads it); returns the ones computed alone."""
+    monkeypatch.delenv(CACHE_ENV, raising=False)
+    alone = {code: tables_for(code) for code in codes}
+    monkeypatch.setenv(CACHE_ENV, str(folder))
+    shared = {code: tables_for(code) for code in codes}
+    for code in codes:
+        assert list(shared[code]) == list(alone[code])
+        for name, frame in alone[code].items():
+            pd.testing.assert_frame_equal(shared[code][name], frame, obj=f"{code} {name}")
+    return alone
 
 
 def test_switch_report_is_the_same_with_shared_work(monkeypatch, tmp_path):
-    monkeypatch.delenv(CACHE_ENV, raising=False)
-    alone = {t: _switch_tables(t) for t in ("RR7", "RTF")}
-    monkeypatch.setenv(CACHE_ENV, str(tmp_path))
-    shared = {t: _switch_tables(t) for t in ("RR7", "RTF")}
-    for trust in ("RR7", "RTF"):
-        _assert_same_tables(shared[trust], alone[trust])
+    alone = _alone_and_shared(monkeypatch, tmp_path, _switch_tables, ("RR7", "RTF"))
     # The forecasts are each trust's own, not the first trust's.
     assert not alone["RR7"]["switch_forecast_monthly"].equals(
         alone["RTF"]["switch_forecast_monthly"]
@@ -107,12 +112,7 @@ def _poly_tables(organisation: str) -> dict[str, pd.DataFrame]:
 
 
 def test_polypharmacy_audit_is_the_same_with_shared_work(monkeypatch, tmp_path):
-    monkeypatch.delenv(CACHE_ENV, raising=False)
-    alone = {o: _poly_tables(o) for o in ("RTD", "RR7")}
-    monkeypatch.setenv(CACHE_ENV, str(tmp_path))
-    shared = {o: _poly_tables(o) for o in ("RTD", "RR7")}
-    for organisation in ("RTD", "RR7"):
-        _assert_same_tables(shared[organisation], alone[organisation])
+    alone = _alone_and_shared(monkeypatch, tmp_path, _poly_tables, ("RTD", "RR7"))
     assert not alone["RTD"]["headline"].equals(alone["RR7"]["headline"])
 
 
@@ -133,10 +133,5 @@ def test_spend_report_is_the_same_with_shared_work(monkeypatch, tmp_path):
         report = SpendReport(trust, "2024-03")
         return {"fy": report.spend_by_financial_year(), "molecule": report.by_molecule()}
 
-    monkeypatch.delenv(CACHE_ENV, raising=False)
-    alone = {t: tables(t) for t in ("RTD", "RR7")}
-    monkeypatch.setenv(CACHE_ENV, str(tmp_path))
-    shared = {t: tables(t) for t in ("RTD", "RR7")}
-    for trust in ("RTD", "RR7"):
-        _assert_same_tables(shared[trust], alone[trust])
-    assert set(shared["RR7"]["fy"]["trust_code"]) == {"RR7"}
+    alone = _alone_and_shared(monkeypatch, tmp_path, tables, ("RTD", "RR7"))
+    assert set(alone["RR7"]["fy"]["trust_code"]) == {"RR7"}
