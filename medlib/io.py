@@ -109,15 +109,13 @@ class LoadSummary:
     reasons: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.rows_read != self.rows_accepted + self.rows_quarantined:
-            raise AssertionError("rows read must equal rows accepted plus rows quarantined")
+        check_row_balance(self.rows_read, self.rows_accepted, self.rows_quarantined)
 
     def lines(self) -> list[str]:
         """Plain-English lines describing the load, for the CLI and notebooks."""
         out = [
             f"{self.file} ({self.layout} layout)",
-            f"  rows read {self.rows_read:,} = accepted {self.rows_accepted:,}"
-            f" + quarantined {self.rows_quarantined:,}",
+            row_balance_line(self.rows_read, self.rows_accepted, self.rows_quarantined),
         ]
         if self.rows_accepted:
             out.append(
@@ -136,9 +134,26 @@ class LoadSummary:
                 f"  data quality: {self.rows_negative_quantity:,} accepted rows have a negative"
                 " quantity (returns)"
             )
-        for reason, n in sorted(self.reasons.items(), key=lambda kv: (-kv[1], kv[0])):
-            out.append(f"  quarantined {n:,}: {reason}")
-        return out
+        return out + reason_lines(self.reasons)
+
+
+def check_row_balance(rows_read: int, rows_accepted: int, rows_quarantined: int) -> None:
+    """Stop if a load lost or duplicated rows (every row read is accepted or quarantined)."""
+    if rows_read != rows_accepted + rows_quarantined:
+        raise AssertionError("rows read must equal rows accepted plus rows quarantined")
+
+
+def row_balance_line(rows_read: int, rows_accepted: int, rows_quarantined: int) -> str:
+    """The summary line ``rows read N = accepted A + quarantined Q``."""
+    return (
+        f"  rows read {rows_read:,} = accepted {rows_accepted:,} + quarantined {rows_quarantined:,}"
+    )
+
+
+def reason_lines(reasons: dict[str, int]) -> list[str]:
+    """One summary line per quarantine reason, most frequent first."""
+    ordered = sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))
+    return [f"  quarantined {n:,}: {reason}" for reason, n in ordered]
 
 
 @dataclass

@@ -25,7 +25,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from medlib.io import QUARANTINE_COLUMNS, UnusableFileError, read_text_table, reason_counts
+from medlib.io import (
+    QUARANTINE_COLUMNS,
+    UnusableFileError,
+    check_row_balance,
+    read_text_table,
+    reason_counts,
+    reason_lines,
+    row_balance_line,
+)
 from medlib.patient_tables import (
     OPTIONAL_COLUMNS,
     TABLE_COLUMNS,
@@ -75,21 +83,17 @@ class PatientLoadSummary:
     reasons: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.rows_read != self.rows_accepted + self.rows_quarantined:
-            raise AssertionError("rows read must equal rows accepted plus rows quarantined")
+        check_row_balance(self.rows_read, self.rows_accepted, self.rows_quarantined)
 
     def lines(self) -> list[str]:
         """Plain-English lines describing the load."""
         out = [
             f"{self.file} ({self.table})",
-            f"  rows read {self.rows_read:,} = accepted {self.rows_accepted:,}"
-            f" + quarantined {self.rows_quarantined:,}",
+            row_balance_line(self.rows_read, self.rows_accepted, self.rows_quarantined),
             f"  patients {self.patients:,}"
             + (f"; dates {self.first_date} to {self.last_date}" if self.first_date else ""),
         ]
-        for reason, n in sorted(self.reasons.items(), key=lambda kv: (-kv[1], kv[0])):
-            out.append(f"  quarantined {n:,}: {reason}")
-        return out
+        return out + reason_lines(self.reasons)
 
 
 @dataclass
@@ -274,13 +278,21 @@ def _medications_rows(raw: pd.DataFrame, checks: _Checks, ctx: dict) -> pd.DataF
     )
 
 
-def _conditions_rows(raw: pd.DataFrame, checks: _Checks, ctx: dict) -> pd.DataFrame:
+def _coded_event(
+    raw: pd.DataFrame, checks: _Checks, ctx: dict
+) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Patient id, SNOMED CT code and date: the columns conditions and tests share."""
     pid = _check_patient_id(raw, checks, ctx["patient_ids"])
     code = _check_code(
         raw, checks, "snomed_code", _SNOMED, "SNOMED CT code", "expected 6-18 digits, read as text"
     )
     date, reason = _parse_dates(raw["date"], "date", required=True)
     checks.add("date", reason != "", reason)
+    return pid, code, date
+
+
+def _conditions_rows(raw: pd.DataFrame, checks: _Checks, ctx: dict) -> pd.DataFrame:
+    pid, code, date = _coded_event(raw, checks, ctx)
     res_text = (
         raw["resolved_date"] if "resolved_date" in raw.columns else pd.Series("", index=raw.index)
     )
@@ -297,12 +309,7 @@ def _conditions_rows(raw: pd.DataFrame, checks: _Checks, ctx: dict) -> pd.DataFr
 
 
 def _tests_rows(raw: pd.DataFrame, checks: _Checks, ctx: dict) -> pd.DataFrame:
-    pid = _check_patient_id(raw, checks, ctx["patient_ids"])
-    code = _check_code(
-        raw, checks, "snomed_code", _SNOMED, "SNOMED CT code", "expected 6-18 digits, read as text"
-    )
-    date, reason = _parse_dates(raw["date"], "date", required=True)
-    checks.add("date", reason != "", reason)
+    pid, code, date = _coded_event(raw, checks, ctx)
     value_text = (
         raw["value"].str.strip() if "value" in raw.columns else pd.Series("", index=raw.index)
     )

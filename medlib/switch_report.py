@@ -1076,7 +1076,8 @@ def build_switch_report(
     trust_list = list(dict.fromkeys([*(trusts or DEFAULT_TRUSTS), trust_code]))
     trust_names = _trust_names(trust_code, trust_list, trust_names)
     sample, load, shared = shared_switch_analysis(definitions, trust_list, seed, volumes)
-    # The forecast reads only the trust's own rows; selecting them first is ~10x quicker.
+    # The forecast reads only the trust's own rows; selecting them once, not per molecule,
+    # halves its time.
     mine = load.data[load.data["trust_code"] == trust_code]
     results = [_with_forecast(r, mine[mine["molecule"] == r.molecule], trust_code) for r in shared]
     return SwitchReport(

@@ -135,6 +135,36 @@ def _trust_list(rows: pd.DataFrame, trusts: list[str] | None) -> list[str]:
     return sorted(rows["trust_code"].unique().tolist()) if trusts is None else list(trusts)
 
 
+def _scope(
+    activity: pd.DataFrame,
+    definition: SwitchDefinition,
+    through: object | None,
+    trusts: list[str] | None,
+) -> tuple[pd.DataFrame, int, list[str]] | None:
+    """The molecule's rows, the last month index and the trusts to report.
+
+    None when there is nothing to report: no activity and no ``through``, a ``through`` before
+    launch, or no trusts.
+    """
+    rows = molecule_activity(activity, definition)
+    last = _through_index(rows, definition, through)
+    trust_list = _trust_list(rows, trusts)
+    if last is None or last < 0 or not trust_list:
+        return None
+    return rows, last, trust_list
+
+
+def _uptake_columns(cohort: str) -> list[str]:
+    return [
+        "trust_code",
+        "year_month",
+        "months_since_launch",
+        f"{cohort}_patients",
+        f"{cohort}_best_value",
+        f"pct_{cohort}_best_value",
+    ]
+
+
 def patient_cohorts(activity: pd.DataFrame, definition: SwitchDefinition) -> pd.DataFrame:
     """One row per patient within a trust: first dose, first product and cohort.
 
@@ -196,19 +226,11 @@ def new_patient_uptake(
         Columns ``trust_code, year_month, months_since_launch, new_patients, new_best_value,
         pct_new_best_value`` (percentage 0-100; NaN when there are no new patients).
     """
-    columns = [
-        "trust_code",
-        "year_month",
-        "months_since_launch",
-        "new_patients",
-        "new_best_value",
-        "pct_new_best_value",
-    ]
-    rows = molecule_activity(activity, definition)
-    last = _through_index(rows, definition, through)
-    trust_list = _trust_list(rows, trusts)
-    if last is None or last < 0 or not trust_list:
+    columns = _uptake_columns("new")
+    scope = _scope(activity, definition, through, trusts)
+    if scope is None:
         return pd.DataFrame(columns=columns)
+    rows, last, trust_list = scope
     cohorts = _cohorts(rows, definition)
     new = cohorts[cohorts["cohort"] == "new"].copy()
     new["months_since_launch"] = months_since(
@@ -269,19 +291,11 @@ def existing_patient_uptake(
         Columns ``trust_code, year_month, months_since_launch, existing_patients,
         existing_best_value, pct_existing_best_value``; counts are at each month end.
     """
-    columns = [
-        "trust_code",
-        "year_month",
-        "months_since_launch",
-        "existing_patients",
-        "existing_best_value",
-        "pct_existing_best_value",
-    ]
-    rows = molecule_activity(activity, definition)
-    last = _through_index(rows, definition, through)
-    trust_list = _trust_list(rows, trusts)
-    if last is None or last < 0 or not trust_list:
+    columns = _uptake_columns("existing")
+    scope = _scope(activity, definition, through, trusts)
+    if scope is None:
         return pd.DataFrame(columns=columns)
+    rows, last, trust_list = scope
     days = _patient_days(rows)
     first = days.groupby("patient_key", sort=False)["activity_date"].transform("min")
     days = days[first < pd.Timestamp(definition.launch_date)].sort_values(

@@ -112,7 +112,7 @@ def fit_logistic(months: pd.Series | list, share: pd.Series | list) -> LogisticF
     Raises:
         UptakeCurveError: Fewer than 6 months, shares outside 0-1 or missing, or no fit.
     """
-    from scipy.optimize import curve_fit  # here, not at the top: ~0.5 s to import
+    from scipy.optimize import curve_fit  # here, not at the top: slow to import
 
     dates = pd.DatetimeIndex(pd.to_datetime(pd.Series(months))).to_period("M").to_timestamp()
     y = np.asarray(share, dtype=float)

@@ -73,3 +73,26 @@ def test_papermill_for_another_trust_publishes_clean_tables(tmp_path):
         for o in c.get("outputs", [])
     )
     assert "Gateshead" in text and "SYNTHETIC DATA" in text
+
+
+def test_prose_forecast_assumptions_are_the_shipped_price_defaults():
+    import yaml
+
+    from medlib.paths import PARAMETERS_DIR
+
+    defaults = yaml.safe_load((PARAMETERS_DIR / "switch_definitions.yaml").read_text())[
+        "price_defaults"
+    ]
+    biosimilar, generic = defaults["biosimilar"], defaults["generic"]
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    prose = " ".join(" ".join(c.source.split()) for c in nb.cells if c.cell_type == "markdown")
+    # The sentence the notebook states, with the numbers taken from the definitions file.
+    assert (
+        f"biosimilar (price {biosimilar['expected_reduction']:.0%} lower, uptake rising steadily "
+        f"to {biosimilar['target_uptake']:.0%} over {biosimilar['months_to_target']} months)"
+    ) in prose
+    assert (
+        f"generic (price {generic['expected_reduction']:.0%} lower, full switch "
+        f"{generic['months_to_target']} months after"
+    ) in prose
+    assert generic["target_uptake"] == 1.0  # "full switch"

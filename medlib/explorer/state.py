@@ -233,6 +233,21 @@ class MeasureData:
     notes: tuple[str, ...] = ()
 
 
+def _ratio_frame(
+    months: pd.Series, units: pd.Series, numerator: pd.Series, denominator: pd.Series
+) -> pd.DataFrame:
+    """A measure frame for a ratio measure: one row per unit and month, counted as one row."""
+    return pd.DataFrame(
+        {
+            "year_month": pd.to_datetime(months).astype("datetime64[ns]"),
+            "unit": units.astype(object),
+            "numerator": numerator.astype(float),
+            "denominator": denominator.astype(float),
+            "rows": 1.0,
+        }
+    )
+
+
 _EMPTY_FRAME = pd.DataFrame(
     {
         "year_month": pd.Series(dtype="datetime64[ns]"),
@@ -709,14 +724,11 @@ class Explorer:
                 f"and originator presentations; available for: {', '.join(with_proxy) or 'none'}.",
             )
         share = vmp_proxy_share(rows, definition)
-        frame = pd.DataFrame(
-            {
-                "year_month": pd.to_datetime(share["year_month"]).astype("datetime64[ns]"),
-                "unit": share["trust_code"].astype(object),
-                "numerator": share["proxy_best_value_doses"].astype(float),
-                "denominator": share["proxy_total_doses"].astype(float),
-                "rows": 1.0,
-            }
+        frame = _ratio_frame(
+            share["year_month"],
+            share["trust_code"],
+            share["proxy_best_value_doses"],
+            share["proxy_total_doses"],
         )
         note = f"proxy, not a brand share: {definition.vmp_proxy.label}"
         return MeasureData(frame, None, (note,))
@@ -724,14 +736,8 @@ class Explorer:
     def _polypharmacy_measure(self, sel: Selection) -> MeasureData:
         source = self._patient_source()
         part = source.summary[source.summary["comparator"] == sel.comparator]
-        frame = pd.DataFrame(
-            {
-                "year_month": pd.to_datetime(part["month"]).astype("datetime64[ns]"),
-                "unit": part["trust_code"].astype(object),
-                "numerator": part["numerator"].astype(float),
-                "denominator": part["denominator"].astype(float),
-                "rows": 1.0,
-            }
+        frame = _ratio_frame(
+            part["month"], part["trust_code"], part["numerator"], part["denominator"]
         )
         notes = [f"comparator: {COMPARATOR_LABELS[sel.comparator]}"]
         if source.synthetic:
