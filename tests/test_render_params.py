@@ -309,8 +309,7 @@ PROJECT_SETS = sorted(p for p in PARAMETERS_DIR.glob("*.yaml") if _is_parameter_
 def test_project_parameter_sets_validate(path):
     pset = load_parameter_set(path, data_dir=DATA_DIR)
     missing = [nb for nb in pset.notebooks if not (NOTEBOOKS_DIR / f"{nb}.ipynb").exists()]
-    if missing:
-        pytest.skip(f"notebooks not written yet: {missing}")
+    assert not missing, f"parameter set names notebooks that do not exist: {missing}"
     specs = check_against_notebooks(pset, NOTEBOOKS_DIR)
     assert set(specs) == set(pset.notebooks)
 

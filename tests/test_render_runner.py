@@ -430,8 +430,7 @@ SAMPLE_NOTEBOOKS = ("spend_trends", "switch_uptake", "polypharmacy_audit")
 @pytest.mark.notebook
 def test_sample_pack_renders_with_the_real_notebooks(tmp_path):
     missing = [nb for nb in SAMPLE_NOTEBOOKS if not (NOTEBOOKS_DIR / f"{nb}.ipynb").exists()]
-    if missing:
-        pytest.skip(f"report notebooks not written yet: {missing}")
+    assert not missing, f"report notebooks missing: {missing}"
     out = tmp_path / "sample"
     result = render_pack("sample", output_dir=out, limit=2, jobs=2, progress=False)
     assert result.ok, [(r.trust_code, r.notebook, r.error) for r in result.failed]

@@ -128,8 +128,12 @@ def test_movers_add_up_to_the_change(rtd):
 def test_midyear_forecast_and_block_variance(rx4_midyear):
     fc = rx4_midyear.forecasts.set_index("method")
     assert fc.loc["run_rate", "months_observed"] == 9
-    # run rate: ytd * 12 / 9
+    # RX4's indicative cost Apr-Dec 2023, summed from the bundled file's text values with
+    # Decimal (as in test_spend._independent_fy_totals): 5,272.78
+    assert fc.loc["run_rate", "ytd"] == pytest.approx(5272.78)
+    # run rate: ytd * 12 / 9 = 7,030.37
     assert fc.loc["run_rate", "forecast"] == pytest.approx(fc.loc["run_rate", "ytd"] * 12 / 9)
+    assert fc.loc["run_rate", "forecast"] == pytest.approx(7030.37, abs=0.005)
     assert fc["chosen"].sum() == 1
     # lithium is in tariff: no high-cost spend, so the whole block to date is unspent
     block = rx4_midyear.block_variance().iloc[0]
@@ -148,6 +152,15 @@ def test_charts_are_figures(rx4_midyear):
     ):
         fig = getattr(rx4_midyear, method)()
         assert isinstance(fig, Figure), method
+    # What is drawn: one bar per molecule's change (not the total), and high-cost plus
+    # in-tariff bars for each of the five financial years 2019/20-2023/24.
+    movers = rx4_midyear.movers_table()
+    bars = rx4_midyear.movers_chart().axes[0].patches
+    assert sorted(p.get_width() for p in bars) == pytest.approx(sorted(movers["change"][:-1]))
+    assert len(bars) == len(movers) - 1 == 2
+    assert len(rx4_midyear.high_cost_chart().axes[0].patches) == 5 * 2
+    # The total change: this year to date (5,272.78) less the same months last year.
+    assert movers["current"].iloc[-1] == pytest.approx(5272.78)
     charts.close_all()
 
 
@@ -172,6 +185,8 @@ def test_system_of_trusts_sums_members():
     total = fy.loc[("North East", "2022/23"), "cost_gbp"]
     members = fy.loc[("RTD", "2022/23"), "cost_gbp"] + fy.loc[("RR7", "2022/23"), "cost_gbp"]
     assert total == pytest.approx(members)
+    # RTD 470.63 + RR7 204.30, both checked to the penny against the raw file in test_spend.py
+    assert total == pytest.approx(674.93)
     assert report.name.startswith("the North East system (2 trusts)")
 
 

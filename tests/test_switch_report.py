@@ -241,9 +241,23 @@ class TestReport:
         assert not any("switch_back" in n and "patients" in n for n in names)
 
     def test_analyst_switch_backs_are_patient_level_for_this_trust_only(self, report):
+        from dataclasses import replace
+
+        from medlib.uptake import switch_backs
+
         backs = report.analyst_switch_backs("adalimumab")
         assert set(backs["trust_code"]) <= {"RR7"}
         assert "patient_id" in backs.columns
+        # Each trust's list holds its own patients, and together they are every switch-back.
+        per_trust = {
+            t: replace(report, trust_code=t).analyst_switch_backs("adalimumab") for t in TRUSTS
+        }
+        assert all(set(b["trust_code"]) <= {t} for t, b in per_trust.items())
+        activity = report.activity
+        everyone = switch_backs(
+            activity[activity["molecule"] == "adalimumab"], report.result("adalimumab").definition
+        )
+        assert sum(len(b) for b in per_trust.values()) == len(everyone) > 0
 
     def test_show_methods_run_and_close_figures(self, report, monkeypatch):
         import matplotlib.pyplot as plt

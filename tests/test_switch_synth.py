@@ -98,7 +98,11 @@ def test_window_is_cut_at_as_of():
 def test_behaviours_are_dealt_so_four_trusts_show_all_four():
     got = assign_behaviours(["RTD", "RR7", "RTF", "RTR"], seed=2025)
     assert sorted(got.values()) == sorted(BEHAVIOURS)
-    assert assign_behaviours(["RTD", "RR7"], 1) == assign_behaviours(["RTD", "RR7"], 1)
+    # The seed alone decides: the order and repeats of the trusts given change nothing, and two
+    # trusts are dealt two different behaviours.
+    two = assign_behaviours(["RTD", "RR7"], 1)
+    assert two == assign_behaviours(["RR7", "RTD", "RTD"], 1)
+    assert len(set(two.values())) == 2
 
 
 def test_scmd_calibration_formula():
