@@ -27,8 +27,10 @@ from medlib.io import (
     LoadSummary,
     UnusableFileError,
     as_text,
+    out_of_range_reason,
     parse_numbers,
     reason_counts,
+    year_out_of_range,
 )
 
 HCD_COLUMNS = [
@@ -43,6 +45,8 @@ HCD_COLUMNS = [
 ]
 OPTIONAL_COLUMNS = {"indication", "cost_gbp"}
 ODS_PATTERN = r"^[A-Z0-9]{3,5}$"
+#: A trailing UTC offset or "Z" on a timestamp (the local date is kept).
+_TIMEZONE = r"(?:[Zz]|[+-]\d{2}:?\d{2})$"
 
 HCD_ACTIVITY_SCHEMA = pa.DataFrameSchema(
     {
@@ -74,20 +78,24 @@ def empty_hcd_activity() -> pd.DataFrame:
 
 
 def _parse_dates(values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Return (dates at midnight, reason or '') for each value."""
+    """Return (dates at midnight, reason or '') for each value.
+
+    A timezone is dropped, keeping the local date; dates outside the accepted years are
+    quarantined.
+    """
     reason = pd.Series("", index=values.index, dtype=object)
     if pd.api.types.is_datetime64_any_dtype(values):
-        parsed = (
-            pd.to_datetime(values).dt.tz_localize(None)
-            if getattr(values.dt, "tz", None)
-            else pd.to_datetime(values)
-        )
-        reason[parsed.isna()] = "missing activity date"
-        return parsed.dt.normalize().astype("datetime64[ns]"), reason
-    text = as_text(values)
-    parsed = pd.to_datetime(text.where(text != ""), errors="coerce", format="ISO8601")
-    reason[text == ""] = "missing activity date"
-    reason[(text != "") & parsed.isna()] = "unparseable activity date (expected YYYY-MM-DD)"
+        parsed = values.dt.tz_localize(None) if getattr(values.dt, "tz", None) else values
+        parsed = pd.to_datetime(parsed)
+    else:
+        text = as_text(values)
+        local = text.str.replace(_TIMEZONE, "", regex=True)
+        parsed = pd.to_datetime(local.where(local != ""), errors="coerce", format="ISO8601")
+        reason[(text != "") & parsed.isna()] = "unparseable activity date (expected YYYY-MM-DD)"
+    out_of_range = year_out_of_range(parsed.dt.year)
+    reason[out_of_range] = out_of_range_reason("activity date")
+    parsed = parsed.mask(out_of_range)
+    reason[parsed.isna() & (reason == "")] = "missing activity date"
     return parsed.dt.normalize().astype("datetime64[ns]"), reason
 
 

@@ -36,6 +36,20 @@ import pyarrow.parquet as pq
 from medlib.schemas import USAGE_COLUMNS, USAGE_SCHEMA
 
 QUARANTINE_COLUMNS = ["file", "line", "column", "value", "reason"]
+#: Years a date may fall in. Anything else is a typing error or a sentinel such as 9999-12-31,
+#: and beyond 2262 it would not fit the nanosecond timestamps the tables use.
+FIRST_YEAR, LAST_YEAR = 1900, 2100
+
+
+def year_out_of_range(years: pd.Series) -> pd.Series:
+    """True where a (numeric) year is outside ``FIRST_YEAR``-``LAST_YEAR``; False where missing."""
+    return (years < FIRST_YEAR) | (years > LAST_YEAR)
+
+
+def out_of_range_reason(label: str) -> str:
+    """The quarantine reason for a date outside the accepted years."""
+    return f"{label} out of range (expected a year from {FIRST_YEAR} to {LAST_YEAR})"
+
 
 # canonical column -> source column, per layout; None means optional and absent is allowed.
 LAYOUTS: dict[str, dict[str, str]] = {
@@ -417,6 +431,9 @@ def _parse_unique_months(values: pd.Series) -> tuple[pd.Series, pd.Series]:
         bad_month = (month < 1) | (month > 12)
         reason.loc[bad_month[bad_month].index] = "unparseable date (month out of range)"
         ok = ~bad_month
+        bad_year = ok & year_out_of_range(year)
+        reason.loc[bad_year[bad_year].index] = out_of_range_reason("date")
+        ok &= ~bad_year
         if has_day:
             not_first = ok & (day != 1)
             reason.loc[not_first[not_first].index] = "date is not the first day of a month"

@@ -29,10 +29,12 @@ from medlib.io import (
     QUARANTINE_COLUMNS,
     UnusableFileError,
     check_row_balance,
+    out_of_range_reason,
     read_text_table,
     reason_counts,
     reason_lines,
     row_balance_line,
+    year_out_of_range,
 )
 from medlib.patient_tables import (
     OPTIONAL_COLUMNS,
@@ -133,6 +135,16 @@ def _parse_dates(text: pd.Series, label: str, required: bool) -> tuple[pd.Series
     year = iso[0].fillna(uk[2])
     month = iso[1].fillna(uk[1])
     day = iso[2].fillna(uk[0])
+    years = pd.to_numeric(year, errors="coerce")
+    if not required:
+        # Clinical systems write 9999-12-31 for "no end date": that is a missing date.
+        sentinel = years == 9999
+        blank |= sentinel
+        year = year.mask(sentinel)
+        years = years.mask(sentinel)
+    out_of_range = year_out_of_range(years)
+    reason[out_of_range] = out_of_range_reason(label)
+    year = year.mask(out_of_range)
     matched = year.notna()
     if matched.any():
         stamps = pd.to_datetime(
@@ -144,7 +156,7 @@ def _parse_dates(text: pd.Series, label: str, required: bool) -> tuple[pd.Series
             errors="coerce",
         )
         parsed.loc[matched] = stamps
-    bad = ~blank & parsed.isna()
+    bad = ~blank & ~out_of_range & parsed.isna()
     reason[bad] = f"unparseable {label} (expected YYYY-MM-DD or DD/MM/YYYY)"
     return parsed, reason
 

@@ -219,6 +219,18 @@ BAD_ROWS = [
     ("words for a date", GOOD_1.replace("201904", "April 2019"), "YEAR_MONTH", "unparseable date"),
     ("missing date", GOOD_1.replace("201904", ""), "YEAR_MONTH", "missing date"),
     (
+        "year 9999",
+        GOOD_1.replace("201904", "999904"),
+        "YEAR_MONTH",
+        "date out of range (expected a year from 1900 to 2100)",
+    ),
+    (
+        "year 1500",
+        GOOD_1.replace("201904", "1500-04-01"),
+        "YEAR_MONTH",
+        "date out of range (expected a year from 1900 to 2100)",
+    ),
+    (
         "mid-month date",
         GOOD_1.replace("201904", "2019-04-15"),
         "YEAR_MONTH",

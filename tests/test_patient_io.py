@@ -312,6 +312,24 @@ ROWS = [
     ("conditions", "p2,195967001,,", "date", "missing date"),
     (
         "conditions",
+        "p2,195967001,9999-12-31,",
+        "date",
+        "date out of range (expected a year from 1900 to 2100)",
+    ),
+    (
+        "medications",
+        "p2,321745007,Amitriptyline,,1600-01-01,",
+        "start_date",
+        "start date out of range (expected a year from 1900 to 2100)",
+    ),
+    (
+        "medications",
+        "p2,321745007,Amitriptyline,,2023-01-01,2301-01-01",
+        "end_date",
+        "end date out of range (expected a year from 1900 to 2100)",
+    ),
+    (
+        "conditions",
         "p2,195967001,2020-01-01,2019-01-01",
         "resolved_date",
         "resolved date before the diagnosis date",
@@ -349,6 +367,19 @@ def test_bad_rows_are_quarantined_with_their_reason(tmp_path, table, row, column
     assert len(result.data) == 1 and result.data["patient_id"].iloc[0] == "p1"
     assert result.quarantine[["line", "column", "reason"]].values.tolist() == [[3, column, reason]]
     assert result.quarantine["file"].iloc[0] == str(path)
+
+
+def test_end_date_9999_means_no_end_date(tmp_path):
+    path = write(
+        tmp_path,
+        "medications.csv",
+        lines(MEDS, GOOD_MED, "p2,321745007,Amitriptyline,,2023-01-01,9999-12-31"),
+    )
+    result = read_medications(path, IDS)
+    check_invariant(result)
+    assert result.quarantine.empty
+    assert result.data["patient_id"].tolist() == ["p1", "p2"]
+    assert result.data["end_date"].isna().tolist() == [True, True]
 
 
 def test_conflicting_duplicate_patients_keep_neither(tmp_path):

@@ -46,6 +46,8 @@ class TestValidate:
             ({"trust_code": "ZZZ"}, "trust_code", "unknown trust code"),
             ({"activity_date": ""}, "activity_date", "missing activity date"),
             ({"activity_date": "03/04/2020"}, "activity_date", "unparseable activity date"),
+            ({"activity_date": "9999-12-31"}, "activity_date", "activity date out of range"),
+            ({"activity_date": "1200-01-01"}, "activity_date", "activity date out of range"),
             ({"molecule": ""}, "molecule", "missing molecule"),
             ({"product": ""}, "product", "missing product (brand)"),
             ({"quantity": ""}, "quantity", "missing quantity"),
@@ -63,6 +65,22 @@ class TestValidate:
         assert q["reason"].startswith(reason)
         s = result.summary
         assert (s.rows_read, s.rows_accepted, s.rows_quarantined) == (2, 1, 1)
+
+    def test_timestamps_with_a_timezone_keep_their_local_date(self):
+        result = validate_hcd_activity(
+            frame(
+                {"activity_date": "2020-04-03T23:30:00+01:00"},
+                {"activity_date": "2020-04-04T00:30:00Z", "patient_id": "P2"},
+                {"activity_date": "2020-04-05T09:00:00", "patient_id": "P3"},
+            ),
+            known_trusts=TRUSTS,
+        )
+        assert result.quarantine.empty
+        assert result.data["activity_date"].tolist() == [
+            pd.Timestamp("2020-04-03"),
+            pd.Timestamp("2020-04-04"),
+            pd.Timestamp("2020-04-05"),
+        ]
 
     def test_first_failing_check_wins_and_value_is_kept(self):
         result = validate_hcd_activity(
