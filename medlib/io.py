@@ -24,9 +24,10 @@ from __future__ import annotations
 import codecs
 import csv
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -245,6 +246,14 @@ def _read_csv_text(path: Path) -> tuple[pd.DataFrame, list[int], list[dict[str, 
             path, "the file is empty", "Check the export finished and re-run it"
         )
     _check_utf8(path)
+    with path.open("rb") as handle:
+        head = handle.read(1 << 16)
+    if b"\r" in head and b"\n" not in head:
+        raise UnusableFileError(
+            path,
+            "its lines end with a carriage return only (an old Mac format)",
+            "Save it again as 'CSV UTF-8' with Windows or Unix line endings",
+        )
     with path.open("r", encoding="utf-8-sig", newline="") as handle:
         first = handle.readline()
     if not first.strip():
@@ -321,7 +330,7 @@ def _read_csv_exact(path: Path) -> tuple[pd.DataFrame, list[int], list[dict[str,
         rows: list[list[str]] = []
         lines: list[int] = []
         width = len(header)
-        for record in reader:
+        for record in _records(path, reader, width):
             if not record or (len(record) == 1 and not record[0].strip()):
                 continue  # blank lines are not rows
             if len(record) != width:
@@ -342,6 +351,41 @@ def _read_csv_exact(path: Path) -> tuple[pd.DataFrame, list[int], list[dict[str,
         else pd.DataFrame(columns=header, dtype=object)
     )
     return frame, lines, ragged
+
+
+def _records(path: Path, reader: Any, width: int) -> Iterator[list[str]]:
+    """The reader's records, stopping at a quote that swallows the lines after it.
+
+    A field that opens a quote and never closes it runs on over every later line, so those
+    rows would vanish into one ragged record; such a file is unusable, not a quarantined row.
+    """
+    end = reader.line_num
+    while True:
+        start = end + 1
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # e.g. a runaway quoted field passing the field size limit
+            raise UnusableFileError(
+                path,
+                f"it cannot be read as CSV from line {start:,} ({exc})",
+                "Look there for a stray double quote or an over-long field, fix it and export "
+                "again",
+            ) from None
+        end = reader.line_num
+        if end > start and len(record) != width and _has_newline(record):
+            raise UnusableFileError(
+                path,
+                f"a quoted field starting on line {start:,} is probably never closed (its "
+                f"record runs on to line {end:,})",
+                "Remove the stray double quote, or close it, and export again",
+            )
+        yield record
+
+
+def _has_newline(record: list[str]) -> bool:
+    return any("\n" in field or "\r" in field for field in record)
 
 
 def _read_parquet_text(path: Path) -> tuple[pd.DataFrame, list[int], list[dict[str, str]]]:

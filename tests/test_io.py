@@ -185,6 +185,29 @@ UNUSABLE = [
         "the first line is blank",
     ),
     ("broken.parquet", b"PAR1 this is not really parquet", "it is not a readable Parquet file"),
+    (
+        "old_mac.csv",
+        PUBLISHED_HEADER + "\r" + GOOD_1 + "\r",
+        "its lines end with a carriage return only",
+    ),
+    (
+        # Line 3 opens a quote that is never closed, swallowing lines 4-6.
+        "stray_quote.csv",
+        "\n".join([PUBLISHED_HEADER, GOOD_1, GOOD_1.replace("Lithium", '"Lithium', 1)])
+        + "\n"
+        + "\n".join(GOOD_1.replace("201904", month) for month in ("201905", "201906", "201907"))
+        + "\n",
+        "a quoted field starting on line 3 is probably never closed (its record runs on to line 6)",
+    ),
+    (
+        # The same, with more than Python's csv field limit (131,072 characters) after the quote.
+        "runaway_quote.csv",
+        "\n".join([PUBLISHED_HEADER, GOOD_1, GOOD_1.replace("Lithium", '"Lithium', 1)])
+        + "\n"
+        + "x" * 140_000
+        + "\n",
+        "it cannot be read as CSV from line 3 (field larger than field limit (131072))",
+    ),
 ]
 
 
