@@ -45,22 +45,46 @@ def validate(
     from medlib.io import UnusableFileError, read_usage
 
     worst = 0
-    for path in files:
+    for path, name in zip(files, quarantine_names(files), strict=True):
         try:
             result = read_usage(path)
         except UnusableFileError as exc:
             err_console.print(f"[bold red]Unusable file[/]: {exc}", highlight=False)
             worst = 2
             continue
+        except Exception as exc:  # one file's failure must not stop the others being checked
+            err_console.print(
+                f"[bold red]Could not read[/] {path}: {type(exc).__name__}: {exc}",
+                highlight=False,
+            )
+            worst = 2
+            continue
         for line in result.summary.lines():
             console.print(line, highlight=False)
         if len(result.quarantine):
             quarantine_dir.mkdir(parents=True, exist_ok=True)
-            out = quarantine_dir / f"{Path(path).name}.quarantine.csv"
+            out = quarantine_dir / name
             result.quarantine.to_csv(out, index=False)
             console.print(f"  quarantined rows written to {out}", highlight=False)
             worst = max(worst, 1)
     raise typer.Exit(worst)
+
+
+def quarantine_names(files: list[Path]) -> list[str]:
+    """A quarantine file name per input, unique even when inputs share a file name.
+
+    Example:
+        >>> quarantine_names([Path("a/x.csv"), Path("b/x.csv"), Path("y.csv")])
+        ['x.csv.quarantine.csv', 'x.csv.2.quarantine.csv', 'y.csv.quarantine.csv']
+    """
+    seen: dict[str, int] = {}
+    names = []
+    for path in files:
+        base = Path(path).name
+        seen[base] = seen.get(base, 0) + 1
+        suffix = "" if seen[base] == 1 else f".{seen[base]}"
+        names.append(f"{base}{suffix}.quarantine.csv")
+    return names
 
 
 @app.command()

@@ -34,6 +34,39 @@ def test_validate_writes_quarantine_and_exits_one(tmp_path):
     )
 
 
+def test_files_with_the_same_name_keep_separate_quarantine_files(tmp_path):
+    paths = []
+    for folder, bad in (("a", "ZZZ"), ("b", "YYY")):
+        path = tmp_path / folder / "scmd.csv"
+        path.parent.mkdir()
+        path.write_text(f"{HEADER}\n{ROW}\n{ROW.replace(',RTD,', f',{bad},')}\n")
+        paths.append(str(path))
+    result = runner.invoke(app, ["validate", *paths, "--quarantine-dir", str(tmp_path / "q")])
+    assert result.exit_code == 1
+    first = (tmp_path / "q" / "scmd.csv.quarantine.csv").read_text()
+    second = (tmp_path / "q" / "scmd.csv.2.quarantine.csv").read_text()
+    assert ",3,ODS_CODE,ZZZ," in first and ",3,ODS_CODE,YYY," in second
+
+
+def test_a_file_that_fails_does_not_stop_the_next(tmp_path, monkeypatch):
+    import medlib.io
+
+    ok = tmp_path / "ok.csv"
+    ok.write_text(f"{HEADER}\n{ROW}\n")
+    real = medlib.io.read_usage
+
+    def read_usage(path):
+        if str(path).endswith("boom.csv"):
+            raise RuntimeError("something unforeseen")
+        return real(path)
+
+    monkeypatch.setattr(medlib.io, "read_usage", read_usage)
+    result = runner.invoke(app, ["validate", str(tmp_path / "boom.csv"), str(ok)])
+    assert result.exit_code == 2
+    assert "RuntimeError: something unforeseen" in result.output
+    assert "rows read 1 = accepted 1 + quarantined 0" in result.output
+
+
 def test_unusable_file_gives_a_paragraph_not_a_traceback(tmp_path):
     path = tmp_path / "semi.csv"
     path.write_text(HEADER.replace(",", ";") + "\n")
