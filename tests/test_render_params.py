@@ -173,6 +173,33 @@ def test_missing_file_and_bad_yaml_are_clear_errors(tmp_path):
         load_parameter_set(top, known_trusts=TRUSTS)
 
 
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (
+            b"name: t\ntitle: T\ntrusts: [RTD]\ntrusts: [RR7]\n",
+            "not valid YAML: trusts: key appears twice (lines 3 and 4)",
+        ),
+        (
+            'name: t\ntitle: "\xe9t\xe9"\n'.encode("latin-1"),
+            # "name: t\n" is 8 bytes and 'title: "' 8 more: the e-acute is byte 16
+            "not UTF-8 text (byte 16 cannot be decoded): save it as UTF-8",
+        ),
+        (b"parameters: &p {x: *p}\n", "a value contains itself (a YAML alias"),
+    ],
+    ids=["repeated key", "latin-1", "self-referencing alias"],
+)
+def test_unreadable_parameter_files_are_one_clear_problem(tmp_path, content, problem):
+    path = tmp_path / "p.yaml"
+    path.write_bytes(content)
+    with pytest.raises(ParameterError) as caught:
+        load_parameter_set(path)
+    assert len(caught.value.problems) == 1
+    assert caught.value.problems[0].startswith(problem)
+    with pytest.raises(ParameterError, match="is a folder"):
+        load_parameter_set(tmp_path)
+
+
 def test_bare_name_resolves_to_the_parameters_folder():
     assert resolve_parameter_path("nenc") == PARAMETERS_DIR / "nenc.yaml"
     assert resolve_parameter_path("x/y.yaml") == Path("x/y.yaml")

@@ -239,6 +239,19 @@ def test_work_shared_between_reports_is_computed_once_and_removed_after(tmp_path
     assert shared["history_enabled"].tolist() == [False, False]
 
 
+def test_an_output_dir_that_is_a_file_is_refused_before_any_kernel(tmp_path):
+    nbs = tmp_path / "notebooks"
+    good_notebook(nbs)
+    params = write_parameter_set(tmp_path / "p.yaml")
+    (tmp_path / "taken").write_text("not a folder")
+    for out in (tmp_path / "taken", tmp_path / "taken" / "pack"):
+        with pytest.raises(ParameterError) as caught:
+            render_pack(params, notebooks_dir=nbs, output_dir=out, progress=False)
+        assert caught.value.problems == [
+            f"--output-dir: {tmp_path / 'taken'} is a file; expected a folder"
+        ]
+
+
 def test_selection_options_are_checked(tmp_path):
     pset = load_parameter_set(
         write_parameter_set(tmp_path / "p.yaml", trusts=["RTD", "RTF", "RR7"]),

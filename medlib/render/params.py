@@ -167,15 +167,42 @@ def load_parameter_set(
     """
     path = Path(path)
     source = _display(path)
+    if path.is_dir():
+        raise ParameterError(source, ["is a folder: expected a parameter set YAML file"])
     if not path.is_file():
         raise ParameterError(source, ["file not found: expected a parameter set YAML file"])
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506
+    except UnicodeDecodeError as exc:
+        raise ParameterError(
+            source, [f"not UTF-8 text (byte {exc.start:,} cannot be decoded): save it as UTF-8"]
+        ) from None
     except yaml.YAMLError as exc:
         raise ParameterError(source, [f"not valid YAML: {exc}"]) from None
-    return parse_parameter_set(
-        raw, source=source, path=path, known_trusts=known_trusts, data_dir=data_dir
-    )
+    try:
+        return parse_parameter_set(
+            raw, source=source, path=path, known_trusts=known_trusts, data_dir=data_dir
+        )
+    except RecursionError:
+        raise ParameterError(
+            source, ["a value contains itself (a YAML alias inside its own anchor)"]
+        ) from None
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe loader that refuses a key given twice in one mapping (YAML keeps the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: dict[object, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"{key}: key appears twice (lines {seen[key]} and {line})"
+                )
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
 
 
 def parse_parameter_set(

@@ -175,6 +175,11 @@ def render_pack(
     chosen_trusts, chosen_notebooks = select_reports(pset, trusts, notebooks, limit)
     jobs = _check_jobs(jobs)
     out_dir = Path(output_dir or REPORTS_DIR / pset.name)
+    in_the_way = next((p for p in (out_dir, *out_dir.parents) if p.is_file()), None)
+    if in_the_way is not None:
+        raise ParameterError(
+            "--output-dir", [f"--output-dir: {in_the_way} is a file; expected a folder"]
+        )
     result = PackResult(pset.name, out_dir, jobs=jobs)
 
     chromium, note = chromium_for_pdf(pdf)
