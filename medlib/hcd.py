@@ -29,6 +29,7 @@ from medlib.io import (
     as_text,
     out_of_range_reason,
     parse_numbers,
+    read_text_table,
     reason_counts,
     year_out_of_range,
 )
@@ -130,6 +131,30 @@ def validate_hcd_activity(
             f"it is a {type(frame).__name__}, not a table",
             "Pass a pandas DataFrame with the hcd_activity columns",
         )
+    lines = list(range(first_line, first_line + len(frame)))
+    return _validate(frame, source, known_trusts, lines, [])
+
+
+def _validate(
+    frame: pd.DataFrame,
+    source: str,
+    known_trusts: Iterable[str] | None,
+    row_lines: list[int],
+    ragged: list[dict[str, str]],
+) -> LoadResult:
+    """Check each row of ``frame`` (see :func:`validate_hcd_activity`).
+
+    ``row_lines`` are the rows' line numbers; ``ragged`` are rows a file reader already found
+    with the wrong number of fields, quarantined as they are.
+    """
+    repeated = sorted(set(frame.columns[frame.columns.duplicated()]))
+    if repeated:
+        raise UnusableFileError(
+            source,
+            f"the header repeats the column name{'s' if len(repeated) > 1 else ''} "
+            f"{', '.join(map(str, repeated))}",
+            "Give every column a unique name",
+        )
     required = [c for c in HCD_COLUMNS if c not in OPTIONAL_COLUMNS]
     missing = [c for c in required if c not in frame.columns]
     if missing:
@@ -148,7 +173,7 @@ def validate_hcd_activity(
 
     raw = frame.reset_index(drop=True)
     n = len(raw)
-    lines = pd.Series(np.arange(first_line, first_line + n), dtype="int64")
+    lines = pd.Series(row_lines, dtype="int64")
     checks: list[tuple[str, pd.Series, str | pd.Series]] = []
 
     patient = as_text(raw["patient_id"])
@@ -244,13 +269,18 @@ def validate_hcd_activity(
             "reason": reason[bad],
         },
         columns=QUARANTINE_COLUMNS,
-    ).reset_index(drop=True)
+    )
+    if ragged:
+        quarantine = pd.concat(
+            [quarantine, pd.DataFrame([{"file": source, **r} for r in ragged])]
+        ).sort_values("line", kind="stable")
+    quarantine = quarantine.reset_index(drop=True)
 
     data = HCD_ACTIVITY_SCHEMA.validate(candidate[ok].reset_index(drop=True))
     summary = LoadSummary(
         file=source,
         layout="hcd_activity",
-        rows_read=n,
+        rows_read=n + len(ragged),
         rows_accepted=len(data),
         rows_quarantined=len(quarantine),
         rows_without_cost=int(data["cost_gbp"].isna().sum()),
@@ -276,39 +306,8 @@ def read_hcd_activity(path: str | Path, known_trusts: Iterable[str] | None = Non
         The :class:`medlib.io.LoadResult` of :func:`validate_hcd_activity`.
 
     Raises:
-        UnusableFileError: The file is missing, empty, unreadable or lacks required columns.
+        UnusableFileError: The file is missing, empty, not UTF-8, not a well-formed table (see
+            :func:`medlib.io.read_text_table`), repeats a column or lacks a required one.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise UnusableFileError(path, "the file does not exist", "Check the path and file name")
-    if path.stat().st_size == 0:
-        raise UnusableFileError(path, "the file is empty", "Check the export finished")
-    if path.suffix.lower() in {".parquet", ".pq"}:
-        try:
-            frame = pd.read_parquet(path)
-        except Exception as exc:  # pyarrow raises several unrelated types for a bad file
-            raise UnusableFileError(
-                path,
-                f"it is not a readable Parquet file ({str(exc).splitlines()[0]})",
-                "Re-export it, or give it a .csv name if it is really CSV",
-            ) from None
-        first = 1
-    else:
-        try:
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
-        except UnicodeDecodeError:
-            raise UnusableFileError(
-                path, "it is not UTF-8 text", "Save it again as 'CSV UTF-8'"
-            ) from None
-        except pd.errors.ParserError as exc:
-            raise UnusableFileError(
-                path,
-                f"it is not a well-formed CSV ({exc})",
-                "Check quoting and that every row has the same fields",
-            ) from None
-        # One record per physical line is assumed: line 1 is the header.
-        first = 2
-    frame.columns = [str(c).strip() for c in frame.columns]
-    return validate_hcd_activity(
-        frame, source=str(path), known_trusts=known_trusts, first_line=first
-    )
+    frame, lines, ragged = read_text_table(Path(path))
+    return _validate(frame, str(path), known_trusts, lines, ragged)

@@ -351,6 +351,14 @@ _DATE_COLUMN = {"medications": "start_date", "conditions": "date", "tests": "dat
 def _read_raw(path: Path, table: str) -> tuple[pd.DataFrame, list[int], list[dict]]:
     raw, lines, ragged = read_text_table(path)
     raw.columns = [str(c).strip().lower() for c in raw.columns]
+    repeated = sorted({c for c in raw.columns if list(raw.columns).count(c) > 1})
+    if repeated:
+        raise UnusableFileError(
+            path,
+            f"the header repeats the column name{'s' if len(repeated) > 1 else ''} "
+            f"{', '.join(repeated)} (names are compared ignoring case)",
+            "Give every column a unique name",
+        )
     optional = OPTIONAL_COLUMNS.get(table, set())
     required = [c for c in TABLE_COLUMNS[table] if c not in optional]
     missing = [c for c in required if c not in raw.columns]

@@ -185,6 +185,12 @@ STRUCTURAL = [
         lines("patient_id,trust_code,age,age,sex", "p1,RTD,70,70,F"),
         "repeats the column name age",
     ),
+    (
+        "header repeated in another case",
+        "patients.csv",
+        lines("patient_id,trust_code,age,sex,PATIENT_ID", "p1,RTD,70,F,p1"),
+        "repeats the column name patient_id \\(names are compared ignoring case\\)",
+    ),
 ]
 
 

@@ -138,6 +138,39 @@ class TestRead:
         assert result.quarantine["line"].tolist() == [3]
         assert result.quarantine["file"].iloc[0] == str(path)
 
+    def test_blank_lines_and_ragged_rows_keep_their_physical_line(self, tmp_path):
+        path = tmp_path / "hcd.csv"
+        header = ",".join(HCD_COLUMNS)
+        good = ",".join(GOOD[c] for c in HCD_COLUMNS)
+        rows = [
+            header,  # line 1
+            good,  # line 2: accepted
+            "",  # line 3: blank, not a row
+            good.replace(",2,", ",-1,"),  # line 4: quantity -1
+            good.rsplit(",", 1)[0],  # line 5: 7 fields, cost missing
+            good + ",extra",  # line 6: 9 fields
+        ]
+        path.write_text("\n".join(rows) + "\n")
+        result = read_hcd_activity(path, known_trusts=TRUSTS)
+        assert len(result.data) == 1
+        assert result.quarantine[["line", "reason"]].values.tolist() == [
+            [4, "quantity is not positive"],
+            [5, "wrong number of fields (7, header has 8)"],
+            [6, "wrong number of fields (9, header has 8)"],
+        ]
+        s = result.summary
+        assert (s.rows_read, s.rows_accepted, s.rows_quarantined) == (4, 1, 3)
+
+    def test_a_repeated_column_is_refused_in_a_file_and_a_frame(self, tmp_path):
+        path = tmp_path / "hcd.csv"
+        header = ",".join(HCD_COLUMNS) + ",quantity"
+        path.write_text(header + "\n" + ",".join(GOOD[c] for c in HCD_COLUMNS) + ",-5\n")
+        with pytest.raises(UnusableFileError, match="the header repeats the column name quantity"):
+            read_hcd_activity(path, known_trusts=TRUSTS)
+        doubled = pd.concat([frame({}), frame({})[["quantity"]]], axis=1)
+        with pytest.raises(UnusableFileError, match="repeats the column name quantity"):
+            validate_hcd_activity(doubled, known_trusts=TRUSTS)
+
     def test_parquet(self, tmp_path):
         path = tmp_path / "hcd.parquet"
         frame({}).to_parquet(path)
