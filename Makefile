@@ -23,6 +23,7 @@ reports: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check medlib tests benchmarks tools
+	$(BIN)/lint-imports
 	$(BIN)/pytest tests -n $(JOBS) --dist loadfile
 	$(BIN)/pytest --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
 		-n $(JOBS) --dist loadfile notebooks
@@ -32,6 +33,7 @@ test-fast: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check medlib tests benchmarks tools
+	$(BIN)/lint-imports
 	$(BIN)/ruff format --check medlib tests benchmarks tools
 
 benchmark: $(STAMP)

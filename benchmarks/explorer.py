@@ -23,11 +23,11 @@ from collections.abc import Callable
 
 import numpy as np
 
-from medlib.datasets import load_dataset
 from medlib.explorer import Explorer
 from medlib.explorer.render import figure_png
 from medlib.explorer.whatif import WhatIf, scmd_units_per_month
 from medlib.explorer.widgets import ExplorerPanel
+from medlib.io.datasets import load_dataset
 
 TRUSTS = [("RTD",), ("RTF",), ("R0B",), ("RXP",), ("RTD", "RTF")]
 LITHIUM = ["Lithium carbonate", "Lithium citrate", "Lithium chloride"]

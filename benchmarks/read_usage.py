@@ -1,7 +1,8 @@
 """Benchmark: reading and validating SCMD usage files.
 
 Writes the bundled lithium extract in the published SCMD layout, repeated with shifted years to
-reach the requested size, then times ``medlib.io.read_usage`` against a naive reader that checks
+reach the requested size, then times ``medlib.io.usage.read_usage`` against a naive reader that
+checks
 each row in a Python loop, and against ``pandas.read_csv`` with no validation (the floor).
 Run on demand: ``python benchmarks/read_usage.py --copies 20``.
 """
@@ -18,8 +19,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from medlib.datasets import known_trust_codes, load_dataset
-from medlib.io import read_usage
+from medlib.io.datasets import known_trust_codes, load_dataset
+from medlib.io.usage import read_usage
 
 HEADER = [
     "YEAR_MONTH",

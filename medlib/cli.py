@@ -42,7 +42,7 @@ def validate(
 
     Exits 1 if any row was quarantined, 2 if any file could not be read at all, else 0.
     """
-    from medlib.io import UnusableFileError, read_usage
+    from medlib.io.usage import UnusableFileError, read_usage
 
     worst = 0
     for path, name in zip(files, quarantine_names(files), strict=True):
@@ -94,7 +94,7 @@ def info(
     ] = "usage",
 ) -> None:
     """Describe the bundled data: date range, trusts, products and cost coverage."""
-    from medlib.datasets import dataset_names, load_dataset
+    from medlib.io.datasets import dataset_names, load_dataset
 
     names = dataset_names()
     if dataset == "list" or dataset not in names:
@@ -113,7 +113,7 @@ def info(
 
 def describe_usage(frame: pd.DataFrame) -> list[str]:
     """Lines describing a usage table per source: months, trusts, products, cost coverage."""
-    from medlib.datasets import describe_usage as describe
+    from medlib.io.datasets import describe_usage as describe
 
     return [
         f"  {r.source}: {r.first_month} to {r.last_month} ({r.months} months), {r.trusts} trusts,"

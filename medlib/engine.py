@@ -14,10 +14,12 @@ from typing import Any
 import ibis
 import pandas as pd
 
+from medlib.errors import MedlibError
+
 BACKENDS = ("duckdb", "pyspark")
 
 
-class BackendError(ValueError):
+class BackendError(MedlibError, ValueError):
     """An unknown backend or one whose optional dependencies are missing."""
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from medlib.patient_tables import PatientTables, check_patient_tables
+from medlib.io.patient_tables import PatientTables, check_patient_tables
 
 CENSUS = "2024-03-31"
 # Look-back windows at this census date, both edges included:

@@ -25,7 +25,7 @@ plt.show()"""
 
 _TABLE = """\
 import pandas as pd
-from medlib.outputs import publish_tables
+from medlib.present.outputs import publish_tables
 table = pd.DataFrame({"trust_code": [trust_code], "patients": ["*"], "cost_gbp": [1250.5]})
 publish_tables({table_name: table}, tables_dir)
 table"""
@@ -65,7 +65,7 @@ def raising_notebook(folder: Path, name: str = "fragile", bad_trust: str = "RTF"
         f'if organisation == "{bad_trust}":\n'
         f'    raise ValueError("no data for " + organisation)\n'
         "import pandas as pd\n"
-        "from medlib.outputs import publish_tables\n"
+        "from medlib.present.outputs import publish_tables\n"
         'publish_tables({"fragile_table": pd.DataFrame({"trust_code": [organisation]})}, '
         "tables_dir)\n"
         'print("done")'
@@ -86,7 +86,7 @@ def leaking_notebook(folder: Path, name: str = "leaky", leak: str = "id") -> Pat
         "id": 'print("first patient: P0012345")',
         "count": 'print("3 patients were on the old product")',
         "table": (
-            "import pandas as pd\nfrom medlib.outputs import publish_tables\n"
+            "import pandas as pd\nfrom medlib.present.outputs import publish_tables\n"
             'publish_tables({"leaky_table": pd.DataFrame({"n_patients": [3, 10]})}, tables_dir)'
         ),
     }[leak]
@@ -131,10 +131,10 @@ def sharing_notebook(folder: Path, name: str = "sharing") -> Path:
     params = 'trust_code: str = "RTD"\ntables_dir: str = ""'
     body = (
         "import pandas as pd\n"
-        "from medlib.outputs import publish_tables\n"
+        "from medlib.present.outputs import publish_tables\n"
         "from medlib.pack_cache import cache_dir\n"
-        "from medlib.uptake_curve import fit_doac_curve\n"
-        "from medlib.switch_report import shared_doac_curve\n"
+        "from medlib.switch.uptake_curve import fit_doac_curve\n"
+        "from medlib.switch.report import shared_doac_curve\n"
         "folder = cache_dir()\n"
         "if folder:\n"
         "    from joblib import Memory\n"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from medlib.switch_definitions import parse_switch_definitions
+from medlib.switch.definitions import parse_switch_definitions
 
 DOC = {
     "switches": [

@@ -49,18 +49,18 @@ def test_files_with_the_same_name_keep_separate_quarantine_files(tmp_path):
 
 
 def test_a_file_that_fails_does_not_stop_the_next(tmp_path, monkeypatch):
-    import medlib.io
+    import medlib.io.usage
 
     ok = tmp_path / "ok.csv"
     ok.write_text(f"{HEADER}\n{ROW}\n")
-    real = medlib.io.read_usage
+    real = medlib.io.usage.read_usage
 
     def read_usage(path):
         if str(path).endswith("boom.csv"):
             raise RuntimeError("something unforeseen")
         return real(path)
 
-    monkeypatch.setattr(medlib.io, "read_usage", read_usage)
+    monkeypatch.setattr(medlib.io.usage, "read_usage", read_usage)
     result = runner.invoke(app, ["validate", str(tmp_path / "boom.csv"), str(ok)])
     assert result.exit_code == 2
     assert "RuntimeError: something unforeseen" in result.output

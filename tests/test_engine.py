@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from medlib import engine
-from medlib.datasets import load_dataset
+from medlib.io.datasets import load_dataset
 
 
 def tiny_usage():

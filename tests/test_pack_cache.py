@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from medlib import poly_report
 from medlib.pack_cache import CACHE_ENV, cache_dir, pack_cached
-from medlib.spend_report import SpendReport
-from medlib.switch_report import build_switch_report
+from medlib.polypharmacy import report as poly_report
+from medlib.spend.report import SpendReport
+from medlib.switch.report import build_switch_report
 
 CALLS: list[tuple[int, int]] = []
 

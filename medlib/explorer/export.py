@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from medlib.outputs import atomic_write_text
+from medlib.present.outputs import atomic_write_text
 
 if TYPE_CHECKING:
     from medlib.explorer.state import Explorer

@@ -1,7 +1,8 @@
 """Drawing the explorer's current view with the project's chart functions.
 
-The SPC chart is :func:`medlib.charts.spc_chart` and the decile chart is
-:func:`medlib.charts.decile_chart`; when several trusts are shown, the others are added to the
+The SPC chart is :func:`medlib.present.charts.spc_chart` and the decile chart is
+:func:`medlib.present.charts.decile_chart`; when several trusts are shown, the others are added to
+the
 decile chart as further lines. Figures are closed after being turned into PNG bytes, so widget
 updates never leave figures open (or make a notebook show them twice).
 """
@@ -13,8 +14,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from medlib import charts
-from medlib.style import NHS_RED, PALETTE, chart_style
+from medlib.present import charts
+from medlib.present.style import NHS_RED, PALETTE, chart_style
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -2,11 +2,12 @@
 
 A usage extract is prepared once when it is first chosen: merged trusts are mapped onto their
 successors (so a trust's history is continuous) and every row is joined to its molecule, BNF
-section and defined daily doses with :func:`medlib.spend.with_product_attributes`. Everything
+section and defined daily doses with :func:`medlib.spend.measures.with_product_attributes`.
+Everything
 the explorer asks afterwards is a filter on that prepared table.
 
 The polypharmacy comparators need patient-level records, for which there is no public source:
-the explorer uses the seeded synthetic patients of :mod:`medlib.patient_synth` and says so.
+the explorer uses the seeded synthetic patients of :mod:`medlib.synthetic.patients` and says so.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from medlib.input_checks import InputError, require_columns
-from medlib.org import map_to_successor
-from medlib.patient_tables import PatientTables
-from medlib.polypharmacy import COMPARATORS, monthly_comparators
-from medlib.spend import BNF_CHAPTERS, UNKNOWN, with_product_attributes
+from medlib.errors import InputError
+from medlib.io.patient_tables import PatientTables
+from medlib.polypharmacy.comparators import COMPARATORS, monthly_comparators
+from medlib.reference.trusts import map_to_successor
+from medlib.spend.measures import BNF_CHAPTERS, UNKNOWN, with_product_attributes
+from medlib.validation import require_columns
 
 #: Bundled usage extracts the explorer offers, with a short label for menus.
 BUNDLED_DATASETS = {
@@ -137,7 +139,7 @@ class PatientSource:
     Attributes:
         tables: The patient tables.
         months: The months summarised.
-        summary: :func:`medlib.polypharmacy.monthly_comparators` by trust: ``month,
+        summary: :func:`medlib.polypharmacy.comparators.monthly_comparators` by trust: ``month,
             trust_code, comparator, numerator, denominator, percent, ...``.
         synthetic: Whether the tables are the generated sample.
     """

@@ -12,20 +12,22 @@ from code in any notebook::
 
 Only what a change touches is recomputed. The expensive step, aggregating usage rows to one row
 per trust and month, runs once per (dataset, molecule or section, measure) through
-:func:`medlib.spend.aggregate_monthly`; trusts, systems, periods and comparison groups are
+:func:`medlib.spend.measures.aggregate_monthly`; trusts, systems, periods and comparison groups are
 filters and sums on that small cached table, and deciles are cached per comparison group.
 ``Explorer.query_counts`` counts how often each query really ran.
 
 Definitions come from the modules that own them: spend, quantity and DDDs from
-:mod:`medlib.spend`, the best-value share proxy from :func:`medlib.uptake.vmp_proxy_share`,
-polypharmacy comparators from :mod:`medlib.polypharmacy`, SPC from :mod:`medlib.spc`, deciles
-and percentile ranks from :mod:`medlib.benchmark`.
+:mod:`medlib.spend.measures`, the best-value share proxy from
+:func:`medlib.switch.uptake.vmp_proxy_share`,
+polypharmacy comparators from :mod:`medlib.polypharmacy.comparators`, SPC from
+:mod:`medlib.stats.spc`, deciles
+and percentile ranks from :mod:`medlib.stats.peer_comparison`.
 
 Missing is never zero: a source with no cost has no spend ("not available"), a product with no
 DDD per unit makes DDDs "not available" for any selection containing it, and a ratio with no
 denominator is missing. For additive measures a trust with no rows in a month, inside the span
 of months it reports, used none of the products that month and counts as zero (the
-:mod:`medlib.spend` convention).
+:mod:`medlib.spend.measures` convention).
 """
 
 from __future__ import annotations
@@ -40,8 +42,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from medlib import benchmark, spc
-from medlib.disclosure import POLICY, disclose_count, disclose_percentage
+from medlib.errors import InputError
 from medlib.explorer.sources import (
     BUNDLED_DATASETS,
     COMPARATOR_LABELS,
@@ -53,11 +54,14 @@ from medlib.explorer.sources import (
     bnf_section_label,
     patient_months,
 )
-from medlib.input_checks import InputError, parse_month
-from medlib.patient_tables import PatientTables
-from medlib.spend import aggregate_monthly
-from medlib.switch_definitions import SwitchDefinition
-from medlib.uptake import vmp_proxy_share
+from medlib.io.patient_tables import PatientTables
+from medlib.present.disclosure import POLICY, disclose_count, disclose_percentage
+from medlib.reference.trusts import normalise_code, normalise_codes
+from medlib.spend.measures import aggregate_monthly
+from medlib.stats import peer_comparison, spc
+from medlib.switch.definitions import SwitchDefinition
+from medlib.switch.uptake import vmp_proxy_share
+from medlib.validation import parse_month
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -269,7 +273,8 @@ class Explorer:
         trust_table: The ``trusts`` table (default: bundled); merged trusts are shown as their
             successors.
         patients: Patient tables for the polypharmacy measure (default: the seeded synthetic
-            sample from :func:`medlib.patient_synth.generate_patients`, made when first needed).
+            sample from :func:`medlib.synthetic.patients.generate_patients`, made when first
+            needed).
         switches: ``{molecule: SwitchDefinition}`` for the best-value share (default: the
             project's switch definitions).
         polypharmacy_months: How many months of comparators to compute.
@@ -414,7 +419,7 @@ class Explorer:
         notes = []
         known = set(self._trust_name)
         for item in items:
-            code = str(item).strip().upper()
+            code = normalise_code(item)
             if code not in known:
                 raise ExplorerError(
                     f"unknown trust code {item!r}; trust codes are ODS codes such as "
@@ -428,7 +433,7 @@ class Explorer:
         return tuple(codes), tuple(notes)
 
     def _normalise_system(self, system: object) -> str:
-        code = str(system).strip().upper()
+        code = normalise_code(system)
         if code not in self._icb_name:
             names = {str(n).casefold(): c for c, n in self._icb_name.items() if c is not None}
             if str(system).strip().casefold() in names:
@@ -520,7 +525,7 @@ class Explorer:
         def load() -> PatientSource:
             synthetic = self._patients is None
             if synthetic:
-                from medlib.patient_synth import generate_patients
+                from medlib.synthetic.patients import generate_patients
 
                 audit = generate_patients()
                 tables, last = audit.tables, audit.census_date
@@ -550,7 +555,7 @@ class Explorer:
     def switches(self) -> Mapping[str, SwitchDefinition]:
         """Switch definitions by molecule (lower case)."""
         if self._switches is None:
-            from medlib.switch_definitions import load_switch_definitions
+            from medlib.switch.definitions import load_switch_definitions
 
             self._switches = load_switch_definitions()
         return self._switches
@@ -741,7 +746,7 @@ class Explorer:
         )
         notes = [f"comparator: {COMPARATOR_LABELS[sel.comparator]}"]
         if source.synthetic:
-            notes.append("SYNTHETIC patients (not real people) from medlib.patient_synth")
+            notes.append("SYNTHETIC patients (not real people) from medlib.synthetic.patients")
         notes.append(f"patient counts in the table follow the disclosure policy: {POLICY}")
         return MeasureData(frame.reset_index(drop=True), None, tuple(notes))
 
@@ -884,7 +889,7 @@ class Explorer:
             frame = self._unit_frame(sel, level)
             frame = frame[frame["unit"].isin(group)]
             frame = frame.assign(value=_values(frame, MEASURES[sel.measure]))
-            return benchmark.deciles(frame, "value", period="year_month", org="unit")
+            return peer_comparison.deciles(frame, "value", period="year_month", org="unit")
 
         return self._cache.get("deciles", (self._data_key(sel), level, group), compute)
 
@@ -894,7 +899,7 @@ class Explorer:
         """Deciles of the comparison group per month within the period.
 
         Returns:
-            ``year_month, percentile, value`` (:func:`medlib.benchmark.deciles`).
+            ``year_month, percentile, value`` (:func:`medlib.stats.peer_comparison.deciles`).
         """
         if not self.available:
             return pd.DataFrame(columns=["year_month", "percentile", "value"])
@@ -1012,7 +1017,7 @@ class Explorer:
         frame = self._unit_frame(self._selection, level)
         frame = frame[(frame["year_month"] == month) & frame["unit"].isin(self.comparison_units())]
         values = pd.Series(_values(frame, self.measure).to_numpy(), index=frame["unit"].to_numpy())
-        ranks = benchmark.percent_rank(values)
+        ranks = peer_comparison.percent_rank(values)
         return {u: float(ranks[u]) for u in self.units if u in ranks.index}
 
     def _measure_label(self) -> str:
@@ -1096,7 +1101,7 @@ class Explorer:
 
 
 def _bundled(name: str) -> pd.DataFrame:
-    from medlib.datasets import load_dataset
+    from medlib.io.datasets import load_dataset
 
     return load_dataset(name)
 
@@ -1108,7 +1113,7 @@ def _check_trusts(trusts: pd.DataFrame) -> pd.DataFrame:
             f"trusts table is missing column(s) {missing}; it needs {TRUST_COLUMNS}"
         )
     out = trusts.copy()
-    out["trust_code"] = out["trust_code"].astype(str).str.strip().str.upper()
+    out["trust_code"] = normalise_codes(out["trust_code"].astype(str))
     out["successor_code"] = (
         out["successor_code"].astype(object).where(out["successor_code"].notna(), None)
     )
@@ -1117,7 +1122,7 @@ def _check_trusts(trusts: pd.DataFrame) -> pd.DataFrame:
 
 def _final_successors(trusts: pd.DataFrame) -> dict[str, str]:
     from medlib.explorer.sources import lineage_from_trusts
-    from medlib.org import successor_map
+    from medlib.reference.trusts import successor_map
 
     return successor_map(lineage_from_trusts(trusts))
 

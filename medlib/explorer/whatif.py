@@ -1,6 +1,7 @@
 """What-if savings for a best-value switch: price reduction, target uptake, months to reach it.
 
-The arithmetic is :func:`medlib.savings.forecast_savings` (pure and fast, so it can run on every
+The arithmetic is :func:`medlib.switch.savings.forecast_savings` (pure and fast, so it can run on
+every
 slider move): best-value uptake rises linearly from 0 in the start month to the target uptake
 ``months_to_target`` months later; each month saves ``units per month x uptake x originator
 price per unit x price reduction``. The same forecast also follows the national
@@ -11,7 +12,7 @@ month unless another end is given.
 The monthly volume is the analyst's to set. :func:`scmd_units_per_month` offers one from the
 SCMD biologics extract for the trusts shown: mean milligrams a month over the latest months,
 turned into the switch's price units with the typical dose of
-:data:`medlib.hcd_synth.DOSE_MG` and the definition's units per dose.
+:data:`medlib.synthetic.hcd_activity.DOSE_MG` and the definition's units per dose.
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ from typing import Any
 
 import pandas as pd
 
-from medlib import savings
+from medlib.errors import InputError
 from medlib.explorer.sources import ExplorerError
-from medlib.input_checks import InputError, parse_month
-from medlib.switch_definitions import SwitchDefinition
+from medlib.switch import savings
+from medlib.switch.definitions import SwitchDefinition
+from medlib.validation import parse_month
 
 #: Months of SCMD data averaged for the default monthly volume.
 VOLUME_MONTHS = 6
@@ -90,7 +92,7 @@ class WhatIf:
         """Month by month: assumed uptake, saving, cumulative saving, and the target path.
 
         Returns:
-            :func:`medlib.savings.forecast_savings` with the target profile's path.
+            :func:`medlib.switch.savings.forecast_savings` with the target profile's path.
 
         Raises:
             ExplorerError: A setting out of range (the message names it).
@@ -184,7 +186,7 @@ def scmd_units_per_month(
         ``sum over trusts of mean monthly mg / typical dose mg x units per dose``, or None when
         the molecule has no milligram conversion or no rows.
     """
-    from medlib.hcd_synth import DOSE_MG, scmd_patients_on_treatment
+    from medlib.synthetic.hcd_activity import DOSE_MG, scmd_patients_on_treatment
 
     if definition.molecule not in DOSE_MG or usage.empty:
         return None

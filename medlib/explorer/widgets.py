@@ -23,7 +23,7 @@ from medlib.explorer.render import figure_png
 from medlib.explorer.sources import BUNDLED_DATASETS, COMPARATOR_LABELS, ExplorerError
 from medlib.explorer.state import CHARTS, COMPARISONS, MEASURES, Explorer, Measure
 from medlib.explorer.whatif import WhatIf, scmd_units_per_month
-from medlib.switch_definitions import SwitchDefinition
+from medlib.switch.definitions import SwitchDefinition
 
 ALL_PRODUCTS = "All products in the dataset"
 _NO_SYSTEM = "(none: show trusts)"

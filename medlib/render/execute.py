@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from medlib.errors import MedlibError
 from medlib.pack_cache import CACHE_ENV
 from medlib.render.html import ReportHeading, count_stderr, notebook_to_html
 from medlib.render.manifest import STATUS_FAILED, STATUS_OK, now_iso
@@ -86,7 +87,7 @@ class ReportOutcome:
     stderr_outputs: int = 0
 
 
-class ReportFailed(Exception):
+class ReportFailed(MedlibError):
     """A report cannot be published; the message says why."""
 
     def __init__(self, message: str, detail: str | None = None, findings: list[str] | None = None):

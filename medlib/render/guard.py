@@ -1,6 +1,7 @@
 """The publication guard: a last check that a report shows no patient identifiers or small counts.
 
-Disclosure control is applied by :mod:`medlib.disclosure` when tables and charts are built; the
+Disclosure control is applied by :mod:`medlib.present.disclosure` when tables and charts are built;
+the
 guard checks the finished report for anything that slipped past it, and the renderer refuses
 to publish a report with any finding. It reads what a lead would see: every cell output of the
 executed notebook (text, HTML tables, markdown, errors), the markdown cells, and every table
@@ -31,11 +32,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from medlib.disclosure import SMALL_MAX
+from medlib.present.disclosure import SMALL_MAX
 
-#: Pseudonyms issued by ``medlib.patient_synth`` (``SYN`` + 10 upper-case hex digits).
+#: Pseudonyms issued by ``medlib.synthetic.patients`` (``SYN`` + 10 upper-case hex digits).
 SYNTHETIC_PATIENT_ID = r"SYN[0-9A-F]{10}"
-#: Pseudonyms in ``hcd_activity`` as ``medlib.hcd_synth`` issues them: 16 lower-case hex digits.
+#: Pseudonyms in ``hcd_activity`` as ``medlib.synthetic.hcd_activity`` issues them: 16 lower-case
+# hex digits.
 #: At least one must be a letter, so 16-digit dm+d codes are not mistaken for them.
 HCD_PSEUDONYM = r"(?=[0-9a-f]{16}(?![0-9A-Za-z]))[0-9a-f]*[a-f][0-9a-f]*"
 #: A patient pseudonym standing on its own (not part of a longer code or hash).

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from medlib.disclosure import POLICY
+from medlib.present.disclosure import POLICY
 from medlib.render.html import notebook_label
 
 #: Report states shown on the index.

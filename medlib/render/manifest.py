@@ -20,8 +20,8 @@ from typing import Any
 import pandas as pd
 
 from medlib import __version__
-from medlib.outputs import atomic_write_text
 from medlib.paths import DATA_DIR, PROJECT_ROOT, REFERENCE_DIR
+from medlib.present.outputs import atomic_write_text
 
 MANIFEST_NAME = "manifest.json"
 SCHEMA_VERSION = 1

@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from medlib.errors import MedlibError
 from medlib.paths import DATA_DIR, PARAMETERS_DIR, PROJECT_ROOT
 
 #: Notebook parameters that receive the trust's ODS code, in order of preference.
@@ -51,7 +52,7 @@ _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 _MISSING = object()
 
 
-class ParameterError(ValueError):
+class ParameterError(MedlibError, ValueError):
     """A parameter set is invalid; ``problems`` lists each problem on its own line."""
 
     def __init__(self, source: str, problems: Sequence[str]):
@@ -436,7 +437,7 @@ def value_matches(value: Any, type_name: str | None, default: Any = _MISSING) ->
 
 def known_trust_table() -> dict[str, str | None]:
     """``{trust_code: successor_code or None}`` from the bundled trusts table."""
-    from medlib.datasets import load_dataset
+    from medlib.io.datasets import load_dataset
 
     trusts = load_dataset("trusts")
     return {

@@ -14,6 +14,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from medlib.errors import MedlibError
+
 #: Executables tried in order when looking for Chromium.
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 #: Environment variable naming a Chromium executable explicitly.
@@ -33,7 +35,7 @@ CHROMIUM_FLAGS = (
 PDF_TIMEOUT_SECONDS = 120
 
 
-class PdfError(RuntimeError):
+class PdfError(MedlibError, RuntimeError):
     """Chromium did not produce a PDF."""
 
 

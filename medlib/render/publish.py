@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from medlib import __version__
-from medlib.disclosure import POLICY
-from medlib.outputs import atomic_write_text
+from medlib.present.disclosure import POLICY
+from medlib.present.outputs import atomic_write_text
 from medlib.render.excel import read_table_csv, write_workbook
 from medlib.render.execute import TABLES_FOLDER, ReportOutcome
 from medlib.render.index import (

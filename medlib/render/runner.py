@@ -25,6 +25,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from medlib.errors import MedlibError
 from medlib.paths import NOTEBOOKS_DIR, REPORTS_DIR
 from medlib.render.execute import ReportOutcome, ReportTask, run_report, worker_init
 from medlib.render.html import ReportHeading
@@ -119,7 +120,7 @@ class PackResult:
         return self.output_dir / "index.html"
 
 
-class PackBusyError(RuntimeError):
+class PackBusyError(MedlibError, RuntimeError):
     """Another render is writing to the same pack folder."""
 
 
@@ -506,7 +507,7 @@ def _pack_lock(out_dir: Path) -> Iterator[None]:
 
 
 def _trust_names(codes: Sequence[str]) -> dict[str, str]:
-    from medlib.datasets import load_dataset
+    from medlib.io.datasets import load_dataset
 
     trusts = load_dataset("trusts")
     names = dict(zip(trusts["trust_code"], trusts["trust_name"], strict=True))

@@ -1,0 +1,1 @@
+"""The report context: a trust or system resolved once, with its period and data source."""

@@ -1,0 +1,1 @@
+"""Reading and validating source files into the canonical tables, and the bundled sample data."""

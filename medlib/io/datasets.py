@@ -1,0 +1,154 @@
+"""The bundled sample data, loaded by name with no paths to type (like ``seaborn.load_dataset``).
+
+The SCMD extracts are read through :func:`medlib.io.usage.read_usage`, so the bundled data
+passes the same validation as any user file. Results are cached; every call returns a fresh copy
+so callers can modify what they get.
+
+Example:
+    >>> from medlib.io.datasets import load_dataset
+    >>> usage = load_dataset("scmd_lithium")
+    >>> sorted(usage.columns)[:3]
+    ['cost_gbp', 'quantity', 'source']
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import pandas as pd
+
+from medlib.paths import DATA_DIR, REFERENCE_DIR
+from medlib.reference.trusts import trust_lineage, trusts_table
+
+#: Bundled SCMD extracts: dataset name -> (file, description).
+USAGE_FILES = {
+    "scmd_lithium": (
+        "scmd_lithium.parquet",
+        "Lithium, all trusts, 2019-04 to 2024-03 (60 months), quantity and indicative cost",
+    ),
+    "scmd_biologics": (
+        "scmd_biologics.parquet",
+        "Rheumatology and oncology biologics, 2019-01 to 2021-10, quantity only",
+    ),
+    "scmd_antibacterials": (
+        "scmd_antibacterials.parquet",
+        "Antibacterials, 2019-01 to 2020-11, quantity only",
+    ),
+}
+OTHER_DATASETS = {
+    "usage": "All bundled SCMD extracts in the canonical usage table, tagged by source",
+    "trusts": "NHS trusts with region, ICB and successor (merged trusts)",
+    "trust_lineage": "Predecessor -> successor links for merged trusts",
+    "products": "dm+d product attributes: molecule, BNF, ATC, DDD, high-cost flag",
+}
+
+
+def dataset_names() -> dict[str, str]:
+    """Names of the bundled datasets with a one-line description of each."""
+    return {**{k: v[1] for k, v in USAGE_FILES.items()}, **OTHER_DATASETS}
+
+
+def load_dataset(name: str) -> pd.DataFrame:
+    """Load a bundled dataset by name.
+
+    Args:
+        name: One of :func:`dataset_names`.
+
+    Returns:
+        A fresh copy of the canonical table.
+
+    Raises:
+        KeyError: The name is not a bundled dataset (the message lists the names).
+    """
+    if name in USAGE_FILES:
+        return _usage(name).copy()
+    if name == "usage":
+        return pd.concat([_usage(n) for n in USAGE_FILES], ignore_index=True)
+    if name == "trusts":
+        return trusts_table()
+    if name == "trust_lineage":
+        return trust_lineage()
+    if name == "products":
+        return _products().copy()
+    raise KeyError(f"no bundled dataset called {name!r}; choose one of {sorted(dataset_names())}")
+
+
+@cache
+def _usage(name: str) -> pd.DataFrame:
+    # The reader and schemas (pandera) are imported where used, so a report that takes its
+    # data from a render's shared work starts without them.
+    from medlib.io.usage import read_usage
+
+    result = read_usage(DATA_DIR / USAGE_FILES[name][0])
+    data = result.data
+    data["source"] = name
+    return data
+
+
+@cache
+@cache
+def _products() -> pd.DataFrame:
+    products = pd.read_csv(
+        DATA_DIR / "products.csv",
+        dtype={c: str for c in ("vmp_code", "vmp_name", "vtm_name", "bnf_code", "atc_code")},
+    )
+    for col in ("vtm_name", "bnf_code", "atc_code", "ddd_unit", "route", "form"):
+        products[col] = products[col].astype(object).where(products[col].notna(), None)
+    overrides = pd.read_csv(REFERENCE_DIR / "ddd_per_unit_overrides.csv", dtype={"vmp_code": str})
+    over = overrides.set_index("vmp_code")
+    hit = products["vmp_code"].isin(over.index)
+    idx = products.loc[hit, "vmp_code"]
+    products.loc[hit, "ddd"] = over.loc[idx, "ddd"].to_numpy(dtype=float)
+    products.loc[hit, "ddd_unit"] = over.loc[idx, "ddd_unit"].to_numpy()
+    products.loc[hit, "ddd_per_unit"] = over.loc[idx, "ddd_per_unit"].to_numpy(dtype=float)
+    products["high_cost"] = products["vtm_name"].map(_is_high_cost).astype(bool)
+    from medlib.io.schemas import PRODUCTS_SCHEMA
+
+    return PRODUCTS_SCHEMA.validate(products)
+
+
+@cache
+def high_cost_molecules() -> frozenset[str]:
+    """Lower-case molecule names on the bundled high-cost (tariff-excluded) drugs list."""
+    path = REFERENCE_DIR / "high_cost_drugs.csv"
+    if not path.exists():
+        return frozenset()
+    table = pd.read_csv(path, dtype=str, comment="#")
+    return frozenset(table["molecule"].str.strip().str.lower())
+
+
+def _is_high_cost(vtm_name: str | None) -> bool:
+    if not vtm_name:
+        return False
+    name = vtm_name.lower()
+    return any(name == m or name.startswith(m + " ") for m in high_cost_molecules())
+
+
+def describe_usage(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per source: months covered, trusts, products, rows and cost coverage.
+
+    Args:
+        frame: A canonical usage table.
+
+    Returns:
+        Columns ``source, first_month, last_month, months, trusts, products, rows,
+        rows_with_cost, cost_coverage_pct, rows_negative_quantity``.
+    """
+    rows = []
+    for source, part in frame.groupby("source", sort=True):
+        with_cost = int(part["cost_gbp"].notna().sum())
+        rows.append(
+            {
+                "source": source,
+                "first_month": f"{part['year_month'].min():%Y-%m}",
+                "last_month": f"{part['year_month'].max():%Y-%m}",
+                "months": int(part["year_month"].nunique()),
+                "trusts": int(part["trust_code"].nunique()),
+                "products": int(part["vmp_code"].nunique()),
+                "rows": len(part),
+                "rows_with_cost": with_cost,
+                "cost_coverage_pct": round(100 * with_cost / len(part), 1),
+                "rows_negative_quantity": int((part["quantity"] < 0).sum()),
+            }
+        )
+    return pd.DataFrame(rows)

@@ -1,0 +1,1 @@
+"""Polypharmacy comparators, PINCER, anticholinergic burden, review list, the audit report."""

@@ -1,0 +1,717 @@
+"""Section calls for the polypharmacy and prescribing-safety audit notebook.
+
+Every table and chart label here is lead-facing, so every patient count goes through
+:mod:`medlib.present.disclosure` (1-7 shown as ``*``, other counts rounded to the nearest 5,
+percentages suppressed when their numerator or denominator is, means over 1-7 patients
+suppressed) before anything renders, and no output carries a patient id. The patient-level
+review list lives in :mod:`medlib.polypharmacy.review_list` and is never produced here.
+
+The published tables and their columns are documented in ``docs/polypharmacy.md``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from IPython.display import Markdown
+
+from medlib.errors import InputError
+from medlib.io.patient_tables import PatientTables
+from medlib.pack_cache import pack_cached
+from medlib.polypharmacy import comparators, pincer
+from medlib.polypharmacy.review_list import assert_lead_facing
+from medlib.present import charts, disclosure
+from medlib.present.outputs import publish_tables
+from medlib.present.style import (
+    NHS_BLUE,
+    NHS_DARK_GREY,
+    NHS_ORANGE,
+    NHS_PALE_GREY,
+    PALETTE,
+    chart_style,
+)
+from medlib.reference import pincer_definitions
+from medlib.reference.lookback import to_day
+from medlib.reference.trusts import normalise_code
+from medlib.stats import peer_comparison
+
+#: Medicine-count bands shown in the distribution by age band.
+MEDICINE_BANDS = ((0, 4, "0-4"), (5, 7, "5-7"), (8, 9, "8-9"), (10, 14, "10-14"), (15, None, "15+"))
+ACB_KEYS = ("acb_6plus", "acb_2plus_moderate_high")
+COMBINATION_KEYS = ("damn_2plus", "nsaid_plus_damn", "anticoagulant_antiplatelet", "falls_3plus")
+
+
+@dataclass(frozen=True)
+class PolyAudit:
+    """Everything the notebook's sections need, computed once.
+
+    Attributes:
+        organisation: The trust the report is for.
+        organisation_name: Its name (or the code when the name is unknown).
+        census_date: The census date.
+        min_age: Youngest age included.
+        max_age: Oldest age included.
+        tables: Patient tables for every organisation, restricted to the age range.
+        comparators: :func:`medlib.polypharmacy.comparators.comparator_flags` for every patient.
+        pincer_flags: :func:`medlib.polypharmacy.pincer.pincer_flags` for every patient.
+        source: How the data are described in every output (says "synthetic" when it is).
+        synthetic: Whether the data are synthetic.
+    """
+
+    organisation: str
+    organisation_name: str
+    census_date: pd.Timestamp
+    min_age: int
+    max_age: int
+    tables: PatientTables
+    comparators: pd.DataFrame
+    pincer_flags: pd.DataFrame
+    source: str
+    synthetic: bool
+
+    @property
+    def organisations(self) -> list[str]:
+        """Every organisation in the data."""
+        return sorted(self.tables.patients["trust_code"].unique())
+
+
+def check_parameters(
+    organisation: str, census_date: str, min_age: int, max_age: int, seed: int
+) -> None:
+    """Validate the notebook's parameters before any work starts.
+
+    Raises:
+        InputError: Naming the parameter, what it was and what is expected.
+    """
+    if not isinstance(organisation, str) or not organisation.strip():
+        raise InputError(
+            f"organisation must be a trust ODS code such as 'RTD', got {organisation!r}"
+        )
+    to_day(census_date, "census_date")
+    for name, value in (("min_age", min_age), ("max_age", max_age), ("seed", seed)):
+        if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < 0:
+            raise InputError(f"{name} must be a whole number of 0 or more, got {value!r}")
+    if min_age > max_age:
+        raise InputError(f"min_age ({min_age}) must not be above max_age ({max_age})")
+
+
+def _trust_name(code: str) -> str:
+    from medlib.io.datasets import load_dataset
+
+    trusts = load_dataset("trusts")
+    hit = trusts.loc[trusts["trust_code"] == code, "trust_name"]
+    return str(hit.iloc[0]) if len(hit) else code
+
+
+def load_audit(
+    organisation: str = "RTD",
+    census_date: str = "2024-03-31",
+    min_age: int = 18,
+    max_age: int = 120,
+    seed: int = 2025,
+    patient_data_dir: str = "",
+) -> PolyAudit:
+    """Load (or generate) the patient tables and compute every flag once.
+
+    Args:
+        organisation: Trust ODS code the report is for.
+        census_date: Census date ``YYYY-MM-DD``.
+        min_age: Youngest age included.
+        max_age: Oldest age included.
+        seed: Seed of the synthetic data (used when ``patient_data_dir`` is empty).
+        patient_data_dir: Folder holding ``patients.csv``, ``medications.csv``,
+            ``conditions.csv`` and ``tests.csv``; empty uses synthetic patients.
+
+    Raises:
+        InputError: A parameter is invalid or the organisation has no patients in the data.
+    """
+    check_parameters(organisation, census_date, min_age, max_age, seed)
+    census = to_day(census_date, "census_date")
+    folder = patient_data_dir
+    ages = int(min_age), int(max_age)
+    flags = shared_flags(census, *ages, int(seed), folder, _fingerprint(folder))
+    return _audit(flags, organisation, census, min_age, max_age)
+
+
+@dataclass(frozen=True)
+class SharedFlags:
+    """The part of an audit that is the same whichever organisation it is for."""
+
+    tables: PatientTables
+    comparators: pd.DataFrame
+    pincer_flags: pd.DataFrame
+    source: str
+    synthetic: bool
+
+
+@pack_cached
+def shared_flags(
+    census: pd.Timestamp,
+    min_age: int,
+    max_age: int,
+    seed: int,
+    patient_data_dir: str,
+    fingerprint: tuple = (),
+) -> SharedFlags:
+    """Patient tables and every patient's flags, computed once per pack render.
+
+    ``fingerprint`` (see :func:`_fingerprint`) changes when a patient file does, so a cached
+    result is never reused for edited files.
+    """
+    if patient_data_dir:
+        from medlib.io.patients import read_patient_folder
+
+        tables = read_patient_folder(patient_data_dir).tables
+        source, synthetic = "patient extract", False
+    else:
+        from medlib.synthetic.patients import generate_patients
+
+        tables = generate_patients(seed=seed, census_date=census).tables
+        source, synthetic = f"synthetic patients (seed {seed})", True
+    return _flags(tables, census, min_age, max_age, source, synthetic)
+
+
+def _fingerprint(folder: str) -> tuple:
+    """Name, size and modification time of every file in ``folder`` (empty for none)."""
+    if not folder or not os.path.isdir(folder):
+        return ()
+    entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    return tuple((e.name, e.stat().st_size, e.stat().st_mtime_ns) for e in entries if e.is_file())
+
+
+def _flags(
+    tables: PatientTables,
+    census: pd.Timestamp,
+    min_age: int,
+    max_age: int,
+    source: str,
+    synthetic: bool,
+) -> SharedFlags:
+    pats = tables.patients
+    in_range = pats[(pats["age"] >= min_age) & (pats["age"] <= max_age)]
+    tables = tables.for_patients(in_range["patient_id"])
+    return SharedFlags(
+        tables=tables,
+        comparators=comparators.comparator_flags(tables, census),
+        pincer_flags=pincer.pincer_flags(
+            tables, census, min_age=max(int(min_age), 18), max_age=min(int(max_age), 120)
+        ),
+        source=source,
+        synthetic=synthetic,
+    )
+
+
+def audit_from_tables(
+    tables: PatientTables,
+    organisation: str,
+    census_date: object,
+    min_age: int = 18,
+    max_age: int = 120,
+    source: str = "patient extract",
+    synthetic: bool = False,
+) -> PolyAudit:
+    """Compute every flag once for canonical patient tables already in memory.
+
+    Args:
+        tables: Canonical patient tables (every organisation, for the comparisons).
+        organisation: Trust ODS code the report is for.
+        census_date: Census date.
+        min_age: Youngest age included.
+        max_age: Oldest age included.
+        source: How the data are described in every output.
+        synthetic: Whether the data are synthetic (said in every output).
+
+    Raises:
+        InputError: The organisation has no patients in the age range.
+    """
+    census = to_day(census_date, "census_date")
+    _check_organisation(tables, organisation, min_age, max_age)
+    flags = _flags(tables, census, int(min_age), int(max_age), source, synthetic)
+    return _audit(flags, organisation, census, min_age, max_age)
+
+
+def _check_organisation(
+    tables: PatientTables, organisation: str, min_age: int, max_age: int
+) -> None:
+    pats = tables.patients
+    in_range = pats[(pats["age"] >= min_age) & (pats["age"] <= max_age)]
+    available = sorted(in_range["trust_code"].unique())
+    if normalise_code(organisation) not in available:
+        raise InputError(
+            f"organisation {normalise_code(organisation)!r} has no patients aged "
+            f"{min_age}-{max_age} in the data; available: {', '.join(available) or 'none'}"
+        )
+
+
+def _audit(
+    flags: SharedFlags, organisation: str, census: pd.Timestamp, min_age: int, max_age: int
+) -> PolyAudit:
+    organisation = normalise_code(organisation)
+    _check_organisation(flags.tables, organisation, min_age, max_age)
+    return PolyAudit(
+        organisation=organisation,
+        organisation_name=_trust_name(organisation),
+        census_date=census,
+        min_age=int(min_age),
+        max_age=int(max_age),
+        tables=flags.tables,
+        comparators=flags.comparators,
+        pincer_flags=flags.pincer_flags,
+        source=flags.source,
+        synthetic=flags.synthetic,
+    )
+
+
+# --------------------------------------------------------------------------- disclosure
+
+
+def disclosed_mean(total: float, n: int, decimals: int = 1) -> float | str | None:
+    """A mean over ``n`` patients, suppressed when ``n`` is 1-7 (HES rule for means)."""
+    if n == 0:
+        return None
+    if disclosure.is_suppressed(n):
+        return disclosure.SUPPRESSED
+    return round(float(total) / n, decimals)
+
+
+def _count_phrase(count: int) -> str:
+    shown = disclosure.disclose_count(count)
+    if shown == disclosure.SUPPRESSED:
+        return f"fewer than {disclosure.SMALL_MAX + 1}"
+    return f"about {shown:,}" if shown else "no"
+
+
+def _pct_phrase(numerator: int, denominator: int) -> str:
+    shown = disclosure.disclose_percentage(numerator, denominator)
+    if shown is None:
+        return "not available (no patients)"
+    if shown == disclosure.SUPPRESSED:
+        return "not shown (small numbers)"
+    return f"{shown:.1f}%"
+
+
+def publish_lead_tables(tables: Mapping[str, pd.DataFrame], tables_dir: str) -> list[os.PathLike]:
+    """Check each table is lead-facing, then write it for the report pack."""
+    for name, table in tables.items():
+        assert_lead_facing(name, table)
+    return publish_tables(tables, tables_dir)
+
+
+# --------------------------------------------------------------------------- prose
+
+
+def data_statement(audit: PolyAudit) -> Markdown:
+    """Where the figures come from, how many patients, and the disclosure policy."""
+    pats = audit.tables.patients
+    mine = int((pats["trust_code"] == audit.organisation).sum())
+    what = (
+        f"**These figures use SYNTHETIC patients** ({audit.source}), generated by the "
+        "workbook. They show how the audit works; they say nothing about real prescribing at "
+        "any trust."
+        if audit.synthetic
+        else f"These figures come from the {audit.source} loaded for this run."
+    )
+    return Markdown(
+        f"{what}\n\n"
+        f"Census date {audit.census_date.date()}; patients aged {audit.min_age}-{audit.max_age}. "
+        f"{audit.organisation_name} ({audit.organisation}): {_count_phrase(mine)} patients; "
+        f"all {len(audit.organisations)} organisations together: {_count_phrase(len(pats))} "
+        f"patients.\n\nSmall numbers: {disclosure.POLICY}"
+    )
+
+
+def headline_sentences(audit: PolyAudit) -> Markdown:
+    """The headline comparators for the trust against all organisations, in plain English."""
+    flags = audit.comparators
+    mine = flags[flags["trust_code"] == audit.organisation]
+    summary = comparators.comparator_summary(mine, by=[]).set_index("comparator")
+    everyone = comparators.comparator_summary(flags, by=[]).set_index("comparator")
+
+    def overall_phrase(key: str) -> str:
+        a = everyone.loc[key]
+        shown = disclosure.disclose_percentage(a["numerator"], a["denominator"])
+        if shown is None:
+            return "none across all organisations"
+        if shown == disclosure.SUPPRESSED:
+            return "too few across all organisations to show"
+        return f"{shown:.1f}% across all organisations"
+
+    def line(key: str, text: str) -> str:
+        m = summary.loc[key]
+        shown = disclosure.disclose_percentage(m["numerator"], m["denominator"])
+        if shown is None:
+            return f"- {text}: no {m['denominator_label']} at {audit.organisation}; " + (
+                f"{overall_phrase(key)}."
+            )
+        if shown == disclosure.SUPPRESSED:
+            return (
+                f"- {text}: too few patients at {audit.organisation} to show (small numbers "
+                f"are suppressed); {overall_phrase(key)}."
+            )
+        return (
+            f"- {text}: **{shown:.1f}%** of {m['denominator_label']} at {audit.organisation} "
+            f"({_count_phrase(int(m['numerator']))} patients), against {overall_phrase(key)}."
+        )
+
+    def mean_phrase(value: float | str | None) -> str:
+        if value is None:
+            return "not available (no patients)"
+        if value == disclosure.SUPPRESSED:
+            return "not shown (small numbers)"
+        return f"{value}"
+
+    mean_mine = disclosed_mean(
+        summary.loc["mean_medicines", "numerator"],
+        int(summary.loc["mean_medicines", "denominator"]),
+    )
+    mean_all = disclosed_mean(
+        everyone.loc["mean_medicines", "numerator"],
+        int(everyone.loc["mean_medicines", "denominator"]),
+    )
+    lines = [
+        f"- Unique medicines per patient (BNF chapters 1-4 and 6-10), on average: "
+        f"**{mean_phrase(mean_mine)}** at {audit.organisation}, against {mean_phrase(mean_all)} "
+        "across all organisations.",
+        line("medicines_10plus", "10 or more unique medicines"),
+        line("medicines_15plus", "15 or more unique medicines"),
+        line("acb_6plus", "Anticholinergic burden score of 6 or more"),
+        line("damn_2plus", "2 or more DAMN medicines (kidney-injury risk)"),
+        line("anticoagulant_antiplatelet", "An anticoagulant together with an antiplatelet"),
+        line("falls_3plus", "3 or more falls-risk medicines"),
+    ]
+    return Markdown("\n".join(lines))
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def _disclose_rates(frame: pd.DataFrame) -> pd.DataFrame:
+    """Disclosed ``patients_flagged``, ``patients_in_denominator`` and ``percent``."""
+    out = disclosure.disclose_table(
+        frame.rename(
+            columns={"numerator": "patients_flagged", "denominator": "patients_in_denominator"}
+        ),
+        count_columns=["patients_flagged", "patients_in_denominator"],
+        percentage_columns={"percent": ("patients_flagged", "patients_in_denominator")},
+    )
+    return out
+
+
+def headline_table(audit: PolyAudit) -> pd.DataFrame:
+    """Table ``poly_headline``: every comparator for the trust and across all organisations."""
+    flags = audit.comparators
+    mine = comparators.comparator_summary(flags[flags["trust_code"] == audit.organisation], by=[])
+    everyone = comparators.comparator_summary(flags, by=[]).set_index("comparator")
+    rows = []
+    for _, m in mine.iterrows():
+        a = everyone.loc[m["comparator"]]
+        is_mean = m["comparator"] == "mean_medicines"
+        value = (
+            disclosed_mean(m["numerator"], m["denominator"])
+            if is_mean
+            else disclosure.disclose_percentage(m["numerator"], m["denominator"])
+        )
+        overall = (
+            disclosed_mean(a["numerator"], a["denominator"])
+            if is_mean
+            else disclosure.disclose_percentage(a["numerator"], a["denominator"])
+        )
+        rows.append(
+            {
+                "organisation": audit.organisation,
+                "measure_key": m["comparator"],
+                "measure": m["label"],
+                "denominator_description": m["denominator_label"],
+                "patients_flagged": "" if is_mean else disclosure.disclose_count(m["numerator"]),
+                "patients_in_denominator": disclosure.disclose_count(m["denominator"]),
+                "value": value,
+                "all_organisations_value": overall,
+                "unit": "medicines per patient" if is_mean else "%",
+                "data_source": audit.source,
+            }
+        )
+    return pd.DataFrame(rows).astype(object)
+
+
+def medicines_by_age(audit: PolyAudit) -> pd.DataFrame:
+    """Table ``poly_medicines_by_age``: the trust's medicine-count distribution by age band."""
+    flags = audit.comparators
+    mine = flags[flags["trust_code"] == audit.organisation]
+    rows = []
+    groups = [(band, mine[mine["age_band"] == band]) for band in comparators.AGE_BANDS]
+    for band, frame in [*groups, ("all ages", mine)]:
+        n = len(frame)
+        row = {
+            "organisation": audit.organisation,
+            "age_band": band,
+            "patients": disclosure.disclose_count(n),
+            "mean_medicines": disclosed_mean(frame["n_medicines"].sum(), n),
+        }
+        for lo, hi, label in MEDICINE_BANDS:
+            inside = (frame["n_medicines"] >= lo) & (
+                frame["n_medicines"] <= (hi if hi is not None else np.inf)
+            )
+            row[f"percent_{label}"] = disclosure.disclose_percentage(int(inside.sum()), n)
+        row["data_source"] = audit.source
+        rows.append(row)
+    return pd.DataFrame(rows).astype(object)
+
+
+def comparators_by_group(audit: PolyAudit, keys: tuple[str, ...]) -> pd.DataFrame:
+    """Lead-facing comparators for the trust by age band and by sex.
+
+    Returns:
+        ``organisation, breakdown, group, measure_key, measure, denominator_description,
+        patients_flagged, patients_in_denominator, percent, data_source``.
+    """
+    unknown = [k for k in keys if k not in comparators.COMPARATOR_KEYS]
+    if unknown:
+        raise InputError(
+            f"unknown comparator(s) {unknown}; choose from {comparators.COMPARATOR_KEYS}"
+        )
+    flags = audit.comparators
+    mine = flags[flags["trust_code"] == audit.organisation]
+    frames = []
+    for breakdown, column in (("age band", "age_band"), ("sex", "sex")):
+        summary = comparators.comparator_summary(mine, by=[column])
+        summary = summary[summary["comparator"].isin(keys)]
+        frames.append(summary.rename(columns={column: "group"}).assign(breakdown=breakdown))
+    total = comparators.comparator_summary(mine, by=[])
+    frames.append(total[total["comparator"].isin(keys)].assign(breakdown="all", group="all"))
+    table = pd.concat(frames, ignore_index=True)
+    table["group"] = table["group"].astype(str)
+    table = table.rename(
+        columns={
+            "comparator": "measure_key",
+            "label": "measure",
+            "denominator_label": "denominator_description",
+        }
+    )
+    out = _disclose_rates(table)
+    out["organisation"] = audit.organisation
+    out["data_source"] = audit.source
+    columns = [
+        "organisation",
+        "breakdown",
+        "group",
+        "measure_key",
+        "measure",
+        "denominator_description",
+        "patients_flagged",
+        "patients_in_denominator",
+        "percent",
+        "data_source",
+    ]
+    order = {k: i for i, k in enumerate(keys)}
+    out = out.assign(_k=out["measure_key"].map(order)).sort_values(["_k"], kind="stable")
+    return out[columns].reset_index(drop=True).astype(object)
+
+
+def acb_table(audit: PolyAudit) -> pd.DataFrame:
+    """Table ``poly_acb``: anticholinergic burden comparators by age band and sex."""
+    return comparators_by_group(audit, ACB_KEYS)
+
+
+def combinations_table(audit: PolyAudit) -> pd.DataFrame:
+    """Table ``poly_combinations``: DAMN, anticoagulant + antiplatelet and falls-risk."""
+    return comparators_by_group(audit, COMBINATION_KEYS)
+
+
+def _funnel(audit: PolyAudit, key: str) -> tuple[peer_comparison.FunnelResult, pd.DataFrame]:
+    summary = pincer.pincer_summary(audit.pincer_flags, by=["trust_code"], keys=[key])
+    summary = summary[summary["denominator"] > 0]
+    if summary.empty:
+        raise InputError(f"no organisation has anyone in the denominator of PINCER {key}")
+    result = peer_comparison.funnel_limits(
+        summary["numerator"], summary["denominator"], summary["trust_code"]
+    )
+    return result, summary
+
+
+def indicator_label(key: str) -> str:
+    """How an indicator is named in reports: ``A`` ... ``AM``, ``ME (no FBC)``, or a composite.
+
+    Example:
+        >>> indicator_label("me_no_lft"), indicator_label("ac"), indicator_label("gi_bleed")
+        ('ME (no LFT)', 'AC', 'GI bleed composite')
+    """
+    special = {
+        "me_no_fbc": "ME (no FBC)",
+        "me_no_lft": "ME (no LFT)",
+        "gi_bleed": "GI bleed composite",
+        "other_prescribing": "Other prescribing composite",
+        "monitoring": "Monitoring composite",
+    }
+    pincer_definitions.indicator(key)
+    return special.get(key, key.upper())
+
+
+def pincer_table(audit: PolyAudit) -> pd.DataFrame:
+    """Table ``poly_pincer``: each PINCER indicator and composite, trust against all.
+
+    ``funnel_position`` compares the trust with the funnel limits across organisations
+    (:func:`medlib.stats.peer_comparison.funnel_limits`, over-dispersion adjusted); it is left out
+    when the
+    trust's own counts are suppressed.
+    """
+    flags = audit.pincer_flags
+    mine = pincer.pincer_summary(flags[flags["trust_code"] == audit.organisation], by=[])
+    everyone = pincer.pincer_summary(flags, by=[]).set_index("indicator")
+    rows = []
+    for _, m in mine.iterrows():
+        key = m["indicator"]
+        a = everyone.loc[key]
+        position = None
+        small = disclosure.is_suppressed(m["numerator"]) or disclosure.is_suppressed(
+            m["denominator"]
+        )
+        if m["denominator"] > 0 and not small:
+            result, _ = _funnel(audit, key)
+            hit = result.table[result.table["label"] == audit.organisation]
+            position = hit["position"].iloc[0] if len(hit) else None
+        ind = pincer_definitions.indicator(key)
+        rows.append(
+            {
+                "organisation": audit.organisation,
+                "indicator": indicator_label(key),
+                "title": ind.title,
+                "group": ind.group,
+                "patients_flagged": disclosure.disclose_count(m["numerator"]),
+                "patients_in_denominator": disclosure.disclose_count(m["denominator"]),
+                "percent": disclosure.disclose_percentage(m["numerator"], m["denominator"]),
+                "all_organisations_percent": disclosure.disclose_percentage(
+                    a["numerator"], a["denominator"]
+                ),
+                "funnel_position": position if position is not None else "not shown",
+                "data_source": audit.source,
+            }
+        )
+    return pd.DataFrame(rows).astype(object)
+
+
+def pincer_funnel_table(audit: PolyAudit, key: str = "gi_bleed") -> pd.DataFrame:
+    """Table ``poly_pincer_funnel``: every organisation on one indicator, with funnel limits.
+
+    The data behind :func:`pincer_funnel_chart`. Counts are disclosed; organisations whose
+    counts are suppressed show no percentage or position.
+    """
+    result, summary = _funnel(audit, key)
+    table = result.table
+    rows = []
+    for _, r in table.iterrows():
+        small = disclosure.is_suppressed(r["numerator"]) or disclosure.is_suppressed(
+            r["denominator"]
+        )
+        rows.append(
+            {
+                "indicator": key,
+                "organisation": r["label"],
+                "this_report": r["label"] == audit.organisation,
+                "patients_flagged": disclosure.disclose_count(r["numerator"]),
+                "patients_in_denominator": disclosure.disclose_count(r["denominator"]),
+                "percent": disclosure.disclose_percentage(r["numerator"], r["denominator"]),
+                "lower_95": round(100 * r["lower_95"], 1),
+                "upper_95": round(100 * r["upper_95"], 1),
+                "lower_99_8": round(100 * r["lower_99.8"], 1),
+                "upper_99_8": round(100 * r["upper_99.8"], 1),
+                "position": "not shown" if small else r["position"],
+                "data_source": audit.source,
+            }
+        )
+    out = pd.DataFrame(rows).sort_values("organisation").reset_index(drop=True)
+    out.attrs["target_percent"] = round(100 * result.target, 1)
+    return out.astype(object)
+
+
+# --------------------------------------------------------------------------- charts
+
+
+def medicines_by_age_chart(table: pd.DataFrame, audit: PolyAudit) -> plt.Figure:
+    """Stacked bars: share of the trust's patients in each medicine-count band, by age band.
+
+    Bars use the disclosed percentages from :func:`medicines_by_age`; a suppressed share is
+    drawn as a gap and marked ``*``.
+    """
+    bands = [label for *_, label in MEDICINE_BANDS]
+    colours = [NHS_PALE_GREY, PALETTE[4], NHS_BLUE, NHS_ORANGE, PALETTE[5]]
+    with chart_style():
+        fig, ax = plt.subplots(figsize=(9, 4.2))
+        y = np.arange(len(table))
+        left = np.zeros(len(table))
+        for label, colour in zip(bands, colours, strict=True):
+            raw = table[f"percent_{label}"].tolist()
+            values = np.array(
+                [v if isinstance(v, int | float) and v is not None else 0.0 for v in raw],
+                dtype=float,
+            )
+            ax.barh(
+                y, values, left=left, color=colour, label=f"{label} medicines", edgecolor="white"
+            )
+            for i, v in enumerate(raw):
+                if v == disclosure.SUPPRESSED:
+                    ax.text(left[i] + 0.5, y[i], "*", va="center", color=NHS_DARK_GREY)
+                elif isinstance(v, int | float) and v >= 8:
+                    dark = colour in (NHS_BLUE, PALETTE[5])
+                    ax.text(
+                        left[i] + v / 2,
+                        y[i],
+                        f"{v:.0f}%",
+                        va="center",
+                        ha="center",
+                        fontsize=8,
+                        color="white" if dark else "black",
+                    )
+            left += values
+        ax.set_yticks(y, [str(b) for b in table["age_band"]])
+        ax.invert_yaxis()
+        ax.set_xlim(0, 100)
+        ax.set_xlabel("% of patients in the age band")
+        tag = " (synthetic data)" if audit.synthetic else ""
+        ax.set_title(f"Unique medicines per patient by age band, {audit.organisation}{tag}")
+        ax.legend(
+            loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=5, frameon=False, fontsize=8
+        )
+        fig.tight_layout()
+    return fig
+
+
+def pincer_funnel_chart(audit: PolyAudit, key: str = "gi_bleed") -> plt.Figure:
+    """Funnel plot of one PINCER indicator: the trust against every organisation.
+
+    The limits use every organisation's raw counts
+    (:func:`medlib.stats.peer_comparison.funnel_limits`,
+    over-dispersion adjusted). Points are disclosed: an organisation with 1-7 patients in the
+    numerator or denominator is left off, and each point sits at its rounded denominator.
+    """
+    result, _ = _funnel(audit, key)
+    table = result.table.copy()
+    small = table["numerator"].map(disclosure.is_suppressed) | table["denominator"].map(
+        disclosure.is_suppressed
+    )
+    table.loc[small, "proportion"] = np.nan
+    table["denominator"] = [
+        float(disclosure.disclose_count(d)) if not s else d
+        for d, s in zip(table["denominator"], small, strict=True)
+    ]
+    shown = dataclasses.replace(result, table=table)
+    tag = " (synthetic data)" if audit.synthetic else ""
+    left_off = int(small.sum())
+    subtitle = f"Census date {audit.census_date.date()}; {len(table)} organisations" + (
+        f", {left_off} not shown (small numbers)" if left_off else ""
+    )
+    return charts.funnel_chart(
+        shown,
+        title=f"PINCER {indicator_label(key)}: {audit.organisation} against all organisations{tag}",
+        x_label="Patients at risk (denominator, rounded to 5)",
+        y_label="Patients flagged",
+        highlight=[audit.organisation]
+        if not small[table["label"] == audit.organisation].any()
+        else [],
+        subtitle=subtitle,
+    )

@@ -1,0 +1,1 @@
+"""Presentation: NHS style, charts, figures, disclosure control and published outputs."""

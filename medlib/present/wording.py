@@ -1,0 +1,136 @@
+"""How numbers, months and years are written on every page: one rule for each.
+
+Money is the one formatter :func:`format_gbp`, with three roundings chosen by what the number
+is: ``"prose"`` (whole pounds, millions to one decimal, for sentences), ``"whole"`` (every pound,
+for tables) and ``"estimate"`` (nearest £10, or £1,000 from £10,000, for modelled savings, so an
+estimate does not look more precise than it is). A negative amount is written ``-£858``, never
+``£-858``; a missing one ``not available``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import pandas as pd
+
+from medlib.reference.financial_years import fy_label
+
+__all__ = [
+    "MISSING",
+    "format_count",
+    "format_financial_year",
+    "format_gbp",
+    "format_month",
+    "format_month_short",
+    "format_number",
+    "format_pct",
+]
+
+#: How a missing value reads in prose and tables.
+MISSING = "not available"
+
+Rounding = Literal["prose", "whole", "estimate"]
+
+
+def _missing(value: object) -> bool:
+    if value is None:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def format_gbp(value: float | None, rounding: Rounding = "prose") -> str:
+    """Pounds as a lead reads them.
+
+    Args:
+        value: An amount in pounds (may be negative or missing).
+        rounding: ``"prose"``: whole pounds below £1m, one decimal of millions from £1m;
+            ``"whole"``: every pound with thousands separators; ``"estimate"``: nearest £10,
+            or nearest £1,000 from £10,000.
+
+    Returns:
+        The amount as text, ``not available`` when missing.
+
+    Example:
+        >>> format_gbp(1328.44), format_gbp(-857.5), format_gbp(2_450_000)
+        ('£1,328', '-£858', '£2.5m')
+        >>> format_gbp(2_450_000, "whole"), format_gbp(-15_400, "estimate")
+        ('£2,450,000', '-£15,000')
+    """
+    if _missing(value):
+        return MISSING
+    number = float(value)
+    amount = abs(number)
+    if rounding == "estimate":
+        step = 1000 if amount >= 10000 else 10
+        rounded = math.floor(amount / step + 0.5) * step
+        return f"{'-' if number < 0 and rounded else ''}£{rounded:,.0f}"
+    if rounding == "prose" and amount >= 1e6:
+        return f"{'-' if number < 0 else ''}£{amount / 1e6:,.1f}m"
+    if rounding not in ("prose", "whole"):
+        raise ValueError(f"rounding must be 'prose', 'whole' or 'estimate', got {rounding!r}")
+    text = f"{amount:,.0f}"
+    return f"{'-' if number < 0 and text != '0' else ''}£{text}"
+
+
+def format_pct(value: float | None, signed: bool = False, decimals: int = 1) -> str:
+    """A percentage: ``95.2%``, or ``+12.5%`` when ``signed``; ``not available`` when missing.
+
+    Example:
+        >>> format_pct(95.24), format_pct(12.5, signed=True), format_pct(None)
+        ('95.2%', '+12.5%', 'not available')
+    """
+    if _missing(value):
+        return MISSING
+    return f"{float(value):{'+' if signed else ''}.{decimals}f}%"
+
+
+def format_number(value: float | None, decimals: int = 0) -> str:
+    """A plain quantity with thousands separators: ``1,234``."""
+    if _missing(value):
+        return MISSING
+    return f"{float(value):,.{decimals}f}"
+
+
+def format_count(value: int | str | None, noun: str = "patients") -> str:
+    """A disclosure-controlled count in words: ``about 590 patients``, ``fewer than 8 ...``.
+
+    Args:
+        value: A count that has been through :func:`medlib.present.disclosure.disclose`
+            (``"*"`` when suppressed).
+        noun: What is counted.
+
+    Example:
+        >>> format_count(590), format_count("*"), format_count(0)
+        ('about 590 patients', 'fewer than 8 patients', 'no patients')
+    """
+    if value == "*":
+        return f"fewer than 8 {noun}"
+    if _missing(value):
+        return f"an unknown number of {noun}"
+    if value == 0:
+        return f"no {noun}"
+    return f"about {int(value):,} {noun}"
+
+
+def format_month(value: object) -> str:
+    """A month in full: ``March 2024``."""
+    return f"{pd.Timestamp(value):%B %Y}"
+
+
+def format_month_short(value: object) -> str:
+    """A month for chart labels and tight text: ``Mar 2024``."""
+    return f"{pd.Timestamp(value):%b %Y}"
+
+
+def format_financial_year(start_year: int) -> str:
+    """The NHS financial year starting in April of ``start_year``: ``2023/24``.
+
+    Example:
+        >>> format_financial_year(2023), format_financial_year(1999)
+        ('2023/24', '1999/00')
+    """
+    return fy_label(start_year)

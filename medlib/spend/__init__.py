@@ -1,0 +1,1 @@
+"""Secondary-care medicines spend: measures, movers, high-cost split, outliers, the report."""

@@ -1,0 +1,960 @@
+"""The spend-trends report: one call per notebook section, and the sentences it shows.
+
+``notebooks/spend_trends.ipynb`` builds a :class:`SpendReport` from its parameters, then calls
+one method per section. All arithmetic lives in the tested modules (:mod:`medlib.spend.measures`,
+:mod:`medlib.stats.forecast`, :mod:`medlib.stats.spc`, :mod:`medlib.stats.peer_comparison`,
+:mod:`medlib.spend.movers`,
+:mod:`medlib.spend.high_cost`, :mod:`medlib.spend.outliers`); this module chooses what to show and
+words it.
+
+When the data source has no cost (the biologics and antibacterials extracts), the report shows
+defined daily doses (or, without DDDs, quantities as issued) and says that cost is not
+available; it never estimates a cost.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from medlib.errors import InputError
+from medlib.io.datasets import USAGE_FILES, load_dataset
+from medlib.pack_cache import pack_cached
+from medlib.present import charts
+from medlib.reference.financial_years import add_fy_columns, fy_bounds, fy_month, fy_of_month
+from medlib.reference.trusts import map_to_successor
+from medlib.spend import high_cost, measures, movers, outliers
+from medlib.stats import forecast, peer_comparison, spc
+from medlib.validation import parse_month
+
+COMPARISON_GROUPS = ("region", "icb", "national")
+#: Share of rows that must have a DDD before a quantity-only source is reported in DDDs.
+DDD_COVERAGE_NEEDED = 0.5
+
+#: How the year-to-date total is introduced in prose, per measure ("{amount}" is filled in).
+MEASURE_VERBS = {
+    "cost_gbp": "spent {amount}",
+    "ddds": "used {amount}",
+    "quantity": "issued {amount} (each product counted in its own units)",
+}
+
+MEASURE_LABELS = {
+    "cost_gbp": "spend",
+    "ddds": "defined daily doses (DDDs)",
+    "quantity": "quantity issued (in each product's own units)",
+}
+AXIS_LABELS = {"cost_gbp": "Spend (£)", "ddds": "DDDs", "quantity": "Quantity issued"}
+
+
+# --- formatting and sentences -------------------------------------------------------------
+
+
+def format_gbp(value: float | None) -> str:
+    """Pounds for prose: whole pounds below £1m, one decimal of millions above.
+
+    Example:
+        >>> format_gbp(1328.44), format_gbp(-857.5), format_gbp(2_450_000)
+        ('£1,328', '-£858', '£2.5m')
+    """
+    if value is None or pd.isna(value):
+        return "not available"
+    sign = "-" if value < 0 else ""
+    amount = abs(float(value))
+    if amount >= 1e6:
+        return f"{sign}£{amount / 1e6:,.1f}m"
+    return f"{sign}£{amount:,.0f}"
+
+
+def format_amount(value: float | None, measure: str, short: bool = False) -> str:
+    """A value of ``measure`` for prose: pounds for spend, whole numbers otherwise.
+
+    Example:
+        >>> format_amount(1234.4, "ddds"), format_amount(1234.4, "ddds", short=True)
+        ('1,234 defined daily doses (DDDs)', '1,234 DDDs')
+    """
+    if measure == "cost_gbp":
+        return format_gbp(value)
+    if value is None or pd.isna(value):
+        return "not available"
+    if measure == "ddds":
+        unit = " DDDs" if short else " defined daily doses (DDDs)"
+    else:
+        unit = " units"
+    return f"{float(value):,.0f}{unit}"
+
+
+def format_pct(value: float | None) -> str:
+    """A signed percentage with one decimal, e.g. ``+12.5%``."""
+    if value is None or pd.isna(value):
+        return "not available"
+    return f"{float(value):+.1f}%"
+
+
+def change_sentence(
+    name: str,
+    label: str,
+    months: int,
+    period_end: pd.Timestamp,
+    current: float,
+    previous: float | None,
+    measure: str,
+) -> str:
+    """One sentence on the year to date and its change on the same period last year.
+
+    Example:
+        >>> text = change_sentence(
+        ...     "Trust A", "2023/24", 12, pd.Timestamp("2024-03-01"), 1328.44, 470.63, "cost_gbp"
+        ... )
+        >>> text.startswith("In 2023/24 (the full year to March 2024) Trust A spent £1,328")
+        True
+        >>> "£1,328, up £858 (+182.3%)" in text
+        True
+    """
+    span = "the full year" if months == 12 else f"the {months} months"
+    verb = MEASURE_VERBS[measure].format(amount=format_amount(current, measure))
+    text = f"In {label} ({span} to {period_end:%B %Y}) {name} {verb}"
+    if previous is None or pd.isna(previous) or pd.isna(current):
+        return text + "; there is no comparable period the year before in this data."
+    change = current - previous
+    direction = "up" if change > 0 else "down" if change < 0 else "unchanged"
+    if change == 0:
+        return text + ", unchanged on the same months of the year before."
+    pct = f" ({format_pct(change / previous * 100)})" if previous else ""
+    amount = format_amount(abs(change), measure, short=True)
+    return text + f", {direction} {amount}{pct} on the same months of the year before."
+
+
+def forecast_sentence(row: Mapping[str, object], measure: str, mape: float | None) -> str:
+    """One sentence on the forecast outturn and its interval, naming the method.
+
+    Example:
+        >>> row = {"financial_year": "2023/24", "method": "seasonal", "months_observed": 6,
+        ...        "forecast": 2000.0, "lower_95": 1800.0, "upper_95": 2300.0}
+        >>> forecast_sentence(row, "cost_gbp", 4.04)[:79]
+        'The forecast for the whole of 2023/24 is £2,000 (95% interval £1,800 to £2,300)'
+    """
+    label, k = row["financial_year"], int(row["months_observed"])
+    if k == 12:
+        known = format_amount(row["forecast"], measure, True)
+        return f"{label} is complete, so its outturn is known: {known}."
+    if pd.isna(row["forecast"]):
+        return f"There is not enough data to forecast {label}."
+    method = forecast.METHOD_NAMES[str(row["method"])].lower()
+    text = (
+        f"The forecast for the whole of {label} is {format_amount(row['forecast'], measure, True)}"
+    )
+    if pd.notna(row.get("lower_95")):
+        text += (
+            f" (95% interval {format_amount(row['lower_95'], measure, True)} to "
+            f"{format_amount(row['upper_95'], measure, True)})"
+        )
+    text += f", using {method}"
+    if mape is not None and pd.notna(mape):
+        text += (
+            ", the method with the smaller error when tested on past years "
+            f"(average error {mape:.1f}%)"
+        )
+    else:
+        text += " (there are too few complete past years in the data to test the methods)"
+    return text + "."
+
+
+def spc_sentence(result: spc.SpcResult, measure: str) -> str:
+    """One sentence on what the SPC chart says about the latest month."""
+    icon = result.variation_icon
+    text = spc.VARIATION_TEXT[icon]
+    what = {"cost_gbp": "spend", "ddds": "use in DDDs", "quantity": "quantity issued"}[measure]
+    return f"Monthly {what} shows {text} in the latest month."
+
+
+# --- funnel measures per data source ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FunnelMeasure:
+    """A proportion to benchmark in a funnel plot, defined by filters on product attributes.
+
+    Attributes:
+        title: Plain-English name of the proportion.
+        denominator: ``{column: regex}`` selecting the rows of the denominator (all must match).
+        numerator: Extra ``{column: regex}`` filters selecting the numerator within it.
+        value: Column counted (``quantity`` or ``ddds``).
+        unit: Units of the denominator, for the axis label.
+    """
+
+    title: str
+    denominator: Mapping[str, str]
+    numerator: Mapping[str, str]
+    value: str
+    unit: str
+
+
+FUNNEL_MEASURES = {
+    "scmd_lithium": FunnelMeasure(
+        title="Share of oral lithium given as a liquid (lithium citrate)",
+        denominator={"vtm_name": r"^lithium (carbonate|citrate)$"},
+        numerator={"vtm_name": r"^lithium citrate$"},
+        value="ddds",
+        unit="oral lithium, DDDs",
+    ),
+    "scmd_biologics": FunnelMeasure(
+        title="Adalimumab 40mg doses issued as the low-volume 40mg/0.4ml products",
+        denominator={"vmp_name": r"^adalimumab 40mg/"},
+        numerator={"vmp_name": r"40mg/0\.4ml"},
+        value="quantity",
+        unit="adalimumab 40mg doses",
+    ),
+    "scmd_antibacterials": FunnelMeasure(
+        title="Antibacterial units issued by mouth",
+        denominator={},
+        numerator={"route": r"oral"},
+        value="quantity",
+        unit="antibacterial units issued (tablets, capsules, vials...)",
+    ),
+}
+
+
+def _match(df: pd.DataFrame, filters: Mapping[str, str]) -> pd.Series:
+    mask = pd.Series(True, index=df.index)
+    for column, pattern in filters.items():
+        values = df[column].astype(object).where(df[column].notna(), "")
+        mask &= values.map(lambda v, p=pattern: bool(re.search(p, str(v), re.IGNORECASE)))
+    return mask
+
+
+# --- the report ---------------------------------------------------------------------------
+
+
+#: Columns the monthly detail is aggregated by.
+DETAIL_BY = ("trust_code", "vtm_name", "bnf_chapter_name", "bnf_section", "high_cost")
+
+
+@dataclass(frozen=True)
+class PreparedUsage:
+    """A dataset's usage with product attributes, and its monthly detail for every trust."""
+
+    trusts: pd.DataFrame
+    products: pd.DataFrame
+    usage: pd.DataFrame
+    monthly_detail: pd.DataFrame
+
+
+@pack_cached
+def prepared_usage(dataset: str, backend: str = "duckdb") -> PreparedUsage:
+    """Load a bundled dataset and aggregate it by month for every trust.
+
+    The same for every trust's report, so a pack render computes it once
+    (:mod:`medlib.pack_cache`).
+    """
+    trusts = load_dataset("trusts")
+    products = load_dataset("products")
+    usage = map_to_successor(load_dataset(dataset), keep_original=False)
+    usage = measures.with_product_attributes(usage, products)
+    detail = measures.aggregate_monthly(usage, by=DETAIL_BY, backend=backend)
+    return PreparedUsage(trusts, products, usage, detail)
+
+
+class SpendReport:
+    """Everything the spend-trends notebook shows, for one trust or system.
+
+    Args:
+        trust_code: Trust ODS code, ICB code, or a system name with ``system_trusts``.
+        period_end: Last month included, ``"YYYY-MM"``.
+        dataset: Bundled SCMD extract: ``scmd_lithium`` (with cost), ``scmd_biologics`` or
+            ``scmd_antibacterials`` (quantity only).
+        comparison_group: Trusts to benchmark against: ``region``, ``icb`` or ``national``.
+        backend: Query engine backend, ``duckdb`` or ``pyspark``.
+        system_trusts: Trust codes of a system named ``trust_code``.
+        high_cost_blocks: Optional annual high-cost-drug block values per trust code (GBP).
+        forecast_methods: Methods to backtest and forecast with; add ``"ets"`` for exponential
+            smoothing (about 0.5 s per fit, so a backtest of three years takes ~15 s).
+
+    Raises:
+        InputError: An unknown dataset, comparison group or trust, or a period outside the data.
+    """
+
+    def __init__(
+        self,
+        trust_code: str = "RTD",
+        period_end: str = "2024-03",
+        dataset: str = "scmd_lithium",
+        comparison_group: str = "region",
+        backend: str = "duckdb",
+        system_trusts: Sequence[str] | None = None,
+        high_cost_blocks: Mapping[str, float] | None = None,
+        forecast_methods: Sequence[str] = forecast.DEFAULT_METHODS,
+    ) -> None:
+        if dataset not in USAGE_FILES:
+            raise InputError(f"dataset must be one of {sorted(USAGE_FILES)}, got {dataset!r}")
+        if comparison_group not in COMPARISON_GROUPS:
+            raise InputError(
+                f"comparison_group must be one of {list(COMPARISON_GROUPS)}, "
+                f"got {comparison_group!r}"
+            )
+        self.dataset = dataset
+        self.comparison_group = comparison_group
+        self.backend = backend
+        self.high_cost_blocks = dict(high_cost_blocks or {})
+        self.forecast_methods = tuple(forecast_methods)
+        inputs = prepared_usage(dataset, backend)
+        self.trusts = inputs.trusts
+        self.products = inputs.products
+        self.usage = inputs.usage
+        self._detail_all = inputs.monthly_detail
+        self.data_start = pd.Timestamp(self.usage["year_month"].min())
+        self.data_end = pd.Timestamp(self.usage["year_month"].max())
+        self.period_end = parse_month(period_end, "period_end")
+        if not self.data_start <= self.period_end <= self.data_end:
+            raise InputError(
+                f"period_end {self.period_end:%Y-%m} is outside the {dataset} data, which "
+                f"covers {self.data_start:%Y-%m} to {self.data_end:%Y-%m}"
+            )
+        self.entity = measures.resolve_entity(trust_code, system_trusts, self.trusts)
+        present = set(self.usage["trust_code"])
+        absent = [c for c in self.entity.trust_codes if c not in present]
+        if absent:
+            raise InputError(
+                f"trust(s) {absent} have no rows in {dataset}; e.g. {sorted(present)[:8]} do"
+            )
+        names = dict(zip(self.trusts["trust_code"], self.trusts["trust_name"], strict=True))
+        self.trust_names = names
+        icb_names = dict(
+            self.trusts.dropna(subset=["icb_code"])[["icb_code", "icb_name"]].itertuples(
+                index=False
+            )
+        )
+        if self.entity.is_system:
+            system = icb_names.get(self.entity.label, f"the {self.entity.label} system")
+            self.name = f"{system} ({len(self.entity.trust_codes)} trusts)"
+        else:
+            self.name = names.get(self.entity.label, self.entity.label)
+        self.has_cost = bool(self.usage["cost_gbp"].notna().any())
+        ddd_share = float(self.usage["ddds"].notna().mean()) if len(self.usage) else 0.0
+        self.ddd_coverage = ddd_share
+        if self.has_cost:
+            self.measure = "cost_gbp"
+        elif ddd_share >= DDD_COVERAGE_NEEDED:
+            self.measure = "ddds"
+        else:
+            self.measure = "quantity"
+        self.fy = fy_of_month(self.period_end)
+        self.fy_start = fy_bounds(self.fy)[0]
+        self.months = int(fy_month(pd.Series([self.period_end])).iloc[0])
+
+    # --- data -----------------------------------------------------------------------------
+
+    @cached_property
+    def monthly_detail(self) -> pd.DataFrame:
+        """Monthly totals per trust, molecule, BNF chapter/section and high-cost flag."""
+        detail = self._detail_all
+        return detail[detail["year_month"] <= self.period_end].reset_index(drop=True)
+
+    @cached_property
+    def monthly_by_trust(self) -> pd.DataFrame:
+        """Monthly totals per trust up to the period end."""
+        values = ["quantity", "cost_gbp", "rows", "rows_without_cost", "ddds"]
+        return self.monthly_detail.groupby(["year_month", "trust_code"], as_index=False)[
+            values
+        ].sum(min_count=1)
+
+    @cached_property
+    def monthly_entity(self) -> pd.DataFrame:
+        """Monthly totals for the trust or system."""
+        return measures.entity_monthly(self.monthly_by_trust, self.entity)
+
+    @cached_property
+    def entity_detail(self) -> pd.DataFrame:
+        """Monthly rows by molecule etc. for the trust or system."""
+        return self.monthly_detail[
+            self.monthly_detail["trust_code"].isin(self.entity.trust_codes)
+        ].reset_index(drop=True)
+
+    @cached_property
+    def comparators(self) -> dict[str, str]:
+        """Trusts in the comparison group: ``{trust_code: trust_name}`` (with data)."""
+        trusts = self.trusts.set_index("trust_code")
+        first = self.entity.trust_codes[0]
+        with_data = set(self.monthly_by_trust["trust_code"])
+        if self.comparison_group == "national" or first not in trusts.index:
+            codes = with_data
+        else:
+            column = "region" if self.comparison_group == "region" else "icb_code"
+            key = trusts.loc[first, column]
+            codes = (
+                set(trusts.index[trusts[column] == key]) & with_data if pd.notna(key) else with_data
+            )
+        codes |= set(self.entity.trust_codes)
+        return {c: self.trust_names.get(c, c) for c in sorted(codes)}
+
+    @property
+    def comparison_label(self) -> str:
+        """Plain-English name of the comparison group."""
+        trusts = self.trusts.set_index("trust_code")
+        first = self.entity.trust_codes[0]
+        if self.comparison_group == "national" or first not in trusts.index:
+            return "all trusts in England with data"
+        if self.comparison_group == "region":
+            return f"trusts in the {trusts.loc[first, 'region']} region"
+        return f"trusts in {trusts.loc[first, 'icb_name']}"
+
+    # --- sections ---------------------------------------------------------------------------
+
+    def headline(self) -> str:
+        """Headline numbers in plain English (Markdown)."""
+        parts = []
+        if not self.has_cost:
+            parts.append(
+                f"**Cost is not available in the {self.dataset} data**, so this report shows "
+                f"{MEASURE_LABELS[self.measure]} instead; no cost is estimated."
+            )
+            if self.measure == "ddds":
+                parts.append(
+                    f"DDDs are known for {self.ddd_coverage:.0%} of rows; rows without a DDD "
+                    "are left out of the DDD totals."
+                )
+        row = self.fytd.iloc[0]
+        parts.append(
+            change_sentence(
+                self.name,
+                self.fy,
+                int(row["months"]),
+                self.period_end,
+                row["fytd"],
+                row["same_period_last_year"],
+                self.measure,
+            )
+        )
+        best = self.forecast_choice
+        gap = self.forecast_gap
+        if gap:
+            parts.append(gap)
+        else:
+            parts.append(forecast_sentence(self.forecast_best_row, self.measure, best[1]))
+        parts.append(spc_sentence(self.spc_result, self.measure))
+        return "\n\n".join(parts)
+
+    @cached_property
+    def fytd(self) -> pd.DataFrame:
+        """Year to date against the same months last year, for the trust or system."""
+        return measures.fytd_comparison(
+            self.monthly_entity, self.period_end, self.measure, data_start=self.data_start
+        )
+
+    def spend_by_financial_year(self) -> pd.DataFrame:
+        """The published ``spend_by_financial_year`` table.
+
+        One row per financial year for the trust; for a system, for each member trust and for
+        the system as a whole (``trust_code`` = the system's name).
+        """
+        frames = [
+            self.monthly_by_trust[self.monthly_by_trust["trust_code"].isin(self.entity.trust_codes)]
+        ]
+        if self.entity.is_system:
+            frames.append(self.monthly_entity)
+        monthly = pd.concat(frames, ignore_index=True)
+        return measures.spend_by_financial_year(
+            monthly, self.period_end, data_start=self.data_start
+        )
+
+    def usage_by_financial_year(self) -> pd.DataFrame:
+        """Financial-year totals of the report's measure (spend, DDDs or quantity)."""
+        table = measures.totals_by_financial_year(
+            self.monthly_entity,
+            self.measure,
+            period_end=self.period_end,
+            data_start=self.data_start,
+        )
+        return table.rename(columns={"previous": "same_months_year_before"})
+
+    @cached_property
+    def spc_result(self) -> spc.SpcResult:
+        """XmR chart of the monthly measure from the start of the data to the period end."""
+        series = forecast.monthly_series(self.monthly_entity, self.measure)
+        series = series.loc[: self.period_end]
+        return spc.spc(series.to_numpy(), list(series.index), improvement_direction="neutral")
+
+    def trend_chart(self) -> Figure:
+        """Monthly trend as a Making Data Count SPC chart."""
+        what = MEASURE_LABELS[self.measure].capitalize()
+        return charts.spc_chart(
+            self.spc_result,
+            f"{what} each month: {self.name}",
+            AXIS_LABELS[self.measure],
+            money=self.measure == "cost_gbp",
+        )
+
+    def spc_table(self) -> pd.DataFrame:
+        """The SPC chart's points, for the report pack."""
+        pts = self.spc_result.points
+        return pd.DataFrame(
+            {
+                "year_month": pd.to_datetime(pts["x"]).dt.strftime("%Y-%m"),
+                "value": pts["y"],
+                "mean": pts["mean"],
+                "lower_process_limit": pts["lpl"],
+                "upper_process_limit": pts["upl"],
+                "special_cause": pts["special_cause_type"],
+                "point_type": pts["point_type"],
+            }
+        )
+
+    def by_molecule(self) -> pd.DataFrame:
+        """Year to date by molecule against the same months last year."""
+        return measures.totals_by_group(
+            self.entity_detail, "vtm_name", self.period_end, self.measure, self.data_start
+        ).rename(columns={"vtm_name": "molecule"})
+
+    def by_bnf_chapter(self) -> pd.DataFrame:
+        """Year to date by BNF chapter against the same months last year."""
+        return measures.totals_by_group(
+            self.entity_detail, "bnf_chapter_name", self.period_end, self.measure, self.data_start
+        ).rename(columns={"bnf_chapter_name": "bnf_chapter"})
+
+    @cached_property
+    def high_cost_by_year(self) -> pd.DataFrame:
+        """High-cost and in-tariff spend per financial year for the trust or system."""
+        detail = add_fy_columns(self.entity_detail)
+        split = high_cost.high_cost_split(detail, by=("financial_year",), value=self.measure)
+        # Keep the same years as the spend tables (a partial first year is left out).
+        years = measures.totals_by_financial_year(
+            self.monthly_entity,
+            self.measure,
+            period_end=self.period_end,
+            data_start=self.data_start,
+        )["financial_year"]
+        return split[split["financial_year"].isin(set(years))].reset_index(drop=True)
+
+    def high_cost_chart(self) -> Figure:
+        """High-cost versus in-tariff spend (or use) per financial year."""
+        table = self.high_cost_by_year
+        unit = "spend" if self.measure == "cost_gbp" else MEASURE_LABELS[self.measure]
+        return charts.stacked_bar_chart(
+            table,
+            "financial_year",
+            ["high_cost_gbp", "in_tariff_gbp"],
+            ["High-cost drugs (tariff-excluded)", "In-tariff drugs"],
+            f"High-cost and in-tariff {unit} by financial year: {self.name}",
+            AXIS_LABELS[self.measure],
+            money=self.measure == "cost_gbp",
+        )
+
+    def high_cost_table(self) -> pd.DataFrame:
+        """High-cost split per financial year (columns in the report's measure)."""
+        table = self.high_cost_by_year.copy()
+        if self.measure != "cost_gbp":
+            table.columns = [c.replace("_gbp", f"_{self.measure}") for c in table.columns]
+        return table
+
+    def block_variance(self) -> pd.DataFrame:
+        """High-cost spend to date against each trust's block value (empty without blocks)."""
+        if not self.high_cost_blocks:
+            return pd.DataFrame(
+                columns=[
+                    "trust_code",
+                    "annual_block_gbp",
+                    "block_to_date_gbp",
+                    "actual_gbp",
+                    "variance_gbp",
+                    "variance_pct",
+                ]
+            )
+        if self.measure != "cost_gbp":
+            raise InputError("high_cost_blocks need a data source with cost")
+        current = self.monthly_detail[self.monthly_detail["year_month"] >= self.fy_start]
+        # A trust with rows this year but none for high-cost drugs spent 0 on them; a trust
+        # with no rows at all has no actual (missing).
+        high = current["cost_gbp"].where(current["high_cost"], 0.0)
+        actual = (
+            current.assign(high_cost_gbp=high)
+            .groupby("trust_code", as_index=False)["high_cost_gbp"]
+            .sum(min_count=1)
+        )
+        return high_cost.block_variance(actual, self.high_cost_blocks, self.months)
+
+    @cached_property
+    def movers(self) -> pd.DataFrame:
+        """Top movers by molecule: this year to date against the same months last year."""
+        detail = add_fy_columns(self.entity_detail)
+        detail = detail[detail["fy_month"] <= self.months]
+        previous = fy_of_month(self.period_end - pd.DateOffset(years=1))
+        if (
+            previous not in set(detail["financial_year"])
+            or self.period_end - pd.DateOffset(years=1) < self.data_start
+        ):
+            return pd.DataFrame(
+                columns=["vtm_name", "previous", "current", "change", "share_of_change_pct"]
+            )
+        data = detail.dropna(subset=[self.measure])
+        return movers.top_movers(
+            data,
+            self.fy,
+            previous,
+            value=self.measure,
+            n=10,
+            decimals=2 if self.measure == "cost_gbp" else 0,
+        )
+
+    def movers_chart(self) -> Figure:
+        """Each molecule's contribution to the change on last year."""
+        table = self.movers
+        rows = table[~table["vtm_name"].isin([movers.TOTAL_LABEL])]
+        return charts.bar_chart(
+            rows,
+            "vtm_name",
+            "change",
+            f"What drove the change on last year ({self.fy} to {self.period_end:%b %Y})",
+            f"Change in {MEASURE_LABELS[self.measure]}",
+            money=self.measure == "cost_gbp",
+            diverging=True,
+        )
+
+    def movers_table(self) -> pd.DataFrame:
+        """Top movers with the molecule column named for leads."""
+        return self.movers.rename(columns={"vtm_name": "molecule"})
+
+    # --- forecast ---------------------------------------------------------------------------
+
+    @cached_property
+    def backtest_detail(self) -> pd.DataFrame:
+        """Backtest of every forecast method on past complete years."""
+        monthly = self.monthly_entity[self.monthly_entity["year_month"] <= self.period_end]
+        series = forecast.monthly_series(monthly, self.measure)
+        # Complete years up to the period end (the current year too, once it is complete).
+        years = forecast.backtest_years(series)
+        if not years:
+            return pd.DataFrame(
+                columns=[
+                    "financial_year",
+                    "method",
+                    "months_observed",
+                    "forecast",
+                    "actual",
+                    "ape_pct",
+                ]
+            )
+        return forecast.backtest(
+            monthly, value=self.measure, methods=self.forecast_methods, financial_years=years
+        )
+
+    def backtest_table(self) -> pd.DataFrame:
+        """Mean absolute percentage error of each method, best first."""
+        if self.backtest_detail.empty:
+            return pd.DataFrame(columns=["method", "mape_pct", "forecasts", "years_tested"])
+        summary = forecast.backtest_summary(self.backtest_detail)
+        years = sorted(self.backtest_detail["financial_year"].unique())
+        summary["years_tested"] = f"{years[0]} to {years[-1]}" if len(years) > 1 else years[0]
+        summary.insert(1, "method_name", summary["method"].map(forecast.METHOD_NAMES))
+        return summary
+
+    @cached_property
+    def forecast_choice(self) -> tuple[str, float | None]:
+        """The method with the lowest backtest error (run rate if none could be tested)."""
+        if self.backtest_detail.empty:
+            return "run_rate", None
+        summary = forecast.backtest_summary(self.backtest_detail)
+        best = forecast.best_method(summary)
+        return best, float(summary.set_index("method").loc[best, "mape_pct"])
+
+    @cached_property
+    def forecasts(self) -> pd.DataFrame:
+        """Outturn forecasts from every method for the year containing the period end."""
+        try:
+            table = forecast.forecast_outturn(
+                self.monthly_entity,
+                self.period_end,
+                value=self.measure,
+                methods=self.forecast_methods,
+            )
+        except InputError:
+            # The trust's data stop before the period end (or start after the year began):
+            # say there is no forecast rather than forecast from a gap.
+            table = pd.DataFrame(
+                [
+                    {"financial_year": self.fy, "method": m, "months_observed": self.fy_months}
+                    for m in self.forecast_methods
+                ],
+                columns=forecast.FORECAST_COLUMNS,
+            )
+        table.insert(2, "method_name", table["method"].map(forecast.METHOD_NAMES))
+        table["chosen"] = table["method"] == self.forecast_choice[0]
+        return table
+
+    @property
+    def fy_months(self) -> int:
+        """Months of the financial year up to and including the period end (1 = April)."""
+        return (self.period_end.month - 4) % 12 + 1
+
+    @cached_property
+    def forecast_gap(self) -> str | None:
+        """Why there is no forecast, when the data do not cover the year to the period end."""
+        if self.forecasts["forecast"].notna().any():
+            return None
+        months = self.monthly_entity["year_month"]
+        last = f"{months.max():%Y-%m}" if len(months) else "nowhere"
+        return (
+            f"There is no year-end forecast for {self.fy}: the data for {self.name} run to "
+            f"{last}, and a forecast needs every month of the year up to "
+            f"{self.period_end:%Y-%m} (see the data quality section)."
+        )
+
+    @property
+    def forecast_best_row(self) -> pd.Series:
+        """The chosen method's forecast row."""
+        return self.forecasts[self.forecasts["chosen"]].iloc[0]
+
+    def forecast_chart(self) -> Figure:
+        """Cumulative spend this year and last, with each method's outturn forecast."""
+        monthly = add_fy_columns(self.monthly_entity)
+        last = fy_of_month(self.period_end - pd.DateOffset(years=1))
+        rows = monthly[monthly["financial_year"].isin([self.fy, last])]
+        rows = rows[rows["year_month"] <= self.period_end].sort_values("year_month")
+        rows = rows.assign(cumulative=rows.groupby("financial_year")[self.measure].cumsum())
+        return charts.forecast_chart(
+            rows[["fy_month", "financial_year", "cumulative"]],
+            self.forecasts,
+            f"Cumulative {MEASURE_LABELS[self.measure]} and year-end forecast: {self.name}",
+            AXIS_LABELS[self.measure],
+            money=self.measure == "cost_gbp",
+        )
+
+    # --- benchmarking -----------------------------------------------------------------------
+
+    @cached_property
+    def group_monthly(self) -> pd.DataFrame:
+        """Monthly measure per trust in the comparison group."""
+        return self.monthly_by_trust[self.monthly_by_trust["trust_code"].isin(self.comparators)]
+
+    def deciles_chart(self) -> Figure:
+        """Monthly measure of the trust against the deciles of its comparison group."""
+        group = self.group_monthly.rename(columns={self.measure: "value"})
+        dec = peer_comparison.deciles(group, "value")
+        mine = self.monthly_entity.rename(columns={self.measure: "value"})
+        label = self.entity.label
+        if self.entity.is_system:
+            mine = mine.assign(value=mine["value"] / len(self.entity.trust_codes))
+            label = f"{self.entity.label} (average per trust)"
+        return charts.decile_chart(
+            dec,
+            mine[["year_month", "value"]],
+            f"Monthly {MEASURE_LABELS[self.measure]} against {self.comparison_label}",
+            AXIS_LABELS[self.measure],
+            label,
+            money=self.measure == "cost_gbp",
+        )
+
+    def percentile_ranks(self) -> pd.DataFrame:
+        """Percentile rank (0 lowest, 100 highest) of the year to date and its change."""
+        table = measures.fytd_comparison(
+            self.group_monthly, self.period_end, self.measure, data_start=self.data_start
+        )
+        table["fytd_percentile_rank"] = peer_comparison.percent_rank(table["fytd"]).to_numpy()
+        table["change_pct_percentile_rank"] = peer_comparison.percent_rank(
+            table["change_pct"]
+        ).to_numpy()
+        table["trusts_compared"] = int(table["fytd"].notna().sum())
+        table.insert(1, "trust_name", table["trust_code"].map(self.comparators))
+        mine = table[table["trust_code"].isin(self.entity.trust_codes)]
+        return mine.reset_index(drop=True)
+
+    @cached_property
+    def funnel(self) -> peer_comparison.FunnelResult | None:
+        """Funnel benchmark of the data source's proportion measure, year to date."""
+        measure = FUNNEL_MEASURES.get(self.dataset)
+        if measure is None:
+            return None
+        rows = self.usage[
+            (self.usage["year_month"] >= self.fy_start)
+            & (self.usage["year_month"] <= self.period_end)
+            & self.usage["trust_code"].isin(self.comparators)
+        ]
+        rows = rows.merge(self.products[["vmp_code", "route", "form"]], on="vmp_code", how="left")
+        den_rows = rows[_match(rows, measure.denominator)]
+        num_rows = den_rows[_match(den_rows, measure.numerator)]
+        den = den_rows.groupby("trust_code")[measure.value].sum().clip(lower=0)
+        num = num_rows.groupby("trust_code")[measure.value].sum().reindex(den.index).fillna(0)
+        num = num.clip(lower=0, upper=den)
+        keep = den > 0
+        if keep.sum() < 3:
+            return None
+        return peer_comparison.funnel_limits(num[keep], den[keep], list(den.index[keep]))
+
+    def funnel_chart(self) -> Figure | str:
+        """Funnel plot of the proportion measure for the comparison group."""
+        measure = FUNNEL_MEASURES.get(self.dataset)
+        if self.funnel is None or measure is None:
+            return "No proportion measure with enough trusts to draw a funnel plot."
+        return charts.funnel_chart(
+            self.funnel,
+            measure.title,
+            x_label=measure.unit[0].upper() + measure.unit[1:],
+            y_label="Proportion",
+            highlight=list(self.entity.trust_codes),
+            subtitle=f"{self.fy} to {self.period_end:%b %Y}, {self.comparison_label}",
+        )
+
+    def funnel_table(self) -> pd.DataFrame:
+        """The funnel's per-trust table."""
+        if self.funnel is None:
+            return pd.DataFrame(columns=["trust_code", "numerator", "denominator", "proportion"])
+        table = self.funnel.table.rename(columns={"label": "trust_code"})
+        table.insert(1, "trust_name", table["trust_code"].map(self.comparators))
+        return table
+
+    def funnel_sentence(self) -> str:
+        """Where the trust sits in the funnel, in words."""
+        measure = FUNNEL_MEASURES.get(self.dataset)
+        if self.funnel is None or measure is None:
+            return "There are too few trusts with this product group to draw a funnel plot."
+        table = self.funnel.table.set_index("label")
+        parts = []
+        for code in self.entity.trust_codes:
+            if code not in table.index:
+                parts.append(f"{code} issued none of these products in the period.")
+                continue
+            row = table.loc[code]
+            parts.append(
+                f"{self.trust_names.get(code, code)}: {row['proportion']:.1%} against an average "
+                f"of {self.funnel.target:.1%} ({row['position']})."
+            )
+        note = (
+            " The limits are widened because trusts vary more than chance alone explains."
+            if self.funnel.overdispersion_adjusted
+            else ""
+        )
+        return f"**{measure.title}.** " + " ".join(parts) + note
+
+    @property
+    def outlier_quantity(self) -> str:
+        """Column the outlier shares are computed on.
+
+        DDDs when most rows have one (units of different products, e.g. tablets and
+        millilitres, cannot be added up meaningfully), otherwise quantities as issued.
+        """
+        return "ddds" if self.ddd_coverage >= DDD_COVERAGE_NEEDED else "quantity"
+
+    def outliers_table(self) -> pd.DataFrame:
+        """The trust's molecule shares within BNF sections, compared with its group."""
+        rows = self.usage[
+            (self.usage["year_month"] >= self.fy_start)
+            & (self.usage["year_month"] <= self.period_end)
+            & self.usage["trust_code"].isin(self.comparators)
+            & (self.usage["bnf_section"] != measures.UNKNOWN)
+        ]
+        table = outliers.share_outliers(rows, quantity=self.outlier_quantity)
+        mine = table[table["trust_code"].isin(self.entity.trust_codes)].copy()
+        mine = mine.rename(columns={"vtm_name": "molecule"})
+        return mine.reset_index(drop=True)
+
+    def data_quality(self) -> pd.DataFrame:
+        """Data-quality checks on the trust's rows from the start of the data to the period end."""
+        rows = self.usage[self.usage["trust_code"].isin(self.entity.trust_codes)]
+        if self.entity.is_system:
+            rows = rows.assign(trust_code=self.entity.label)
+        return measures.data_quality(rows, self.data_start, self.period_end)
+
+    # --- publishing -------------------------------------------------------------------------
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Every lead-facing table of the report, by name, for the report pack."""
+        tables = {
+            "spend_by_financial_year": self.spend_by_financial_year(),
+            "usage_by_financial_year": self.usage_by_financial_year(),
+            "monthly_spc": self.spc_table(),
+            "spend_by_molecule": self.by_molecule(),
+            "spend_by_bnf_chapter": self.by_bnf_chapter(),
+            "high_cost_split": self.high_cost_table(),
+            "top_movers": self.movers_table(),
+            "forecast_outturn": self.forecasts,
+            "forecast_backtest": self.backtest_table(),
+            "benchmark_percentile_ranks": self.percentile_ranks(),
+            "benchmark_funnel": self.funnel_table(),
+            "outliers": self.outliers_table(),
+            "data_quality": self.data_quality(),
+        }
+        if self.high_cost_blocks:
+            tables["high_cost_block_variance"] = self.block_variance()
+        return {name: tidy_for_publication(df, self.measure) for name, df in tables.items()}
+
+
+def tidy_for_publication(df: pd.DataFrame, measure: str = "cost_gbp") -> pd.DataFrame:
+    """Round a table for the report pack: money to pennies, percentages to one decimal place.
+
+    Money columns are those ending ``_gbp`` and, when the report's measure is spend, the value
+    columns (``fytd``, ``forecast``...); DDD and quantity columns get 2 decimals; shares,
+    z-scores and limits 4.
+    """
+    out = df.copy()
+    for col in out.columns:
+        if not pd.api.types.is_float_dtype(out[col]):
+            continue
+        if col.endswith("_gbp") or col in _VALUE_COLUMNS or col == measure:
+            out[col] = out[col].round(2)
+        elif col.endswith("_pct") or col.endswith("percentile_rank"):
+            out[col] = out[col].round(1)
+        else:
+            out[col] = out[col].round(4)
+    return out
+
+
+def display_table(df: pd.DataFrame, measure: str = "cost_gbp") -> pd.io.formats.style.Styler:
+    """A lead-friendly view of a table: money as pounds, percentages with one decimal."""
+    money = [
+        c
+        for c in df.columns
+        if c.endswith("_gbp") or (measure == "cost_gbp" and c in _VALUE_COLUMNS)
+    ]
+    pct = [c for c in df.columns if c.endswith("_pct") or c.endswith("percentile_rank")]
+    numbers = [
+        c
+        for c in df.columns
+        if c not in money and c not in pct and pd.api.types.is_float_dtype(df[c])
+    ]
+    formats = {c: _pounds for c in money}
+    formats.update({c: "{:,.1f}" for c in pct})
+    formats.update({c: "{:,.2f}" for c in numbers})
+    return df.style.format(formats, na_rep="–").hide(axis="index")
+
+
+def _pounds(value: float) -> str:
+    """Pounds to the penny with the sign before the pound sign: -357.76 -> "-£357.76"."""
+    return f"{'-' if value < 0 else ''}£{abs(value):,.2f}"
+
+
+_VALUE_COLUMNS = {
+    "fytd",
+    "same_period_last_year",
+    "change",
+    "previous",
+    "current",
+    "forecast",
+    "lower_80",
+    "upper_80",
+    "lower_95",
+    "upper_95",
+    "ytd",
+    "actual",
+    "value",
+    "mean",
+    "lower_process_limit",
+    "upper_process_limit",
+    "same_months_year_before",
+    "yoy_change",
+}
+
+__all__ = [
+    "FUNNEL_MEASURES",
+    "FunnelMeasure",
+    "SpendReport",
+    "change_sentence",
+    "display_table",
+    "forecast_sentence",
+    "format_amount",
+    "format_gbp",
+    "format_pct",
+    "spc_sentence",
+]

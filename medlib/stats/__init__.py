@@ -1,0 +1,1 @@
+"""Statistical methods: SPC (Making Data Count), funnels, deciles, percentile ranks, forecasts."""

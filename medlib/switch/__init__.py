@@ -1,0 +1,1 @@
+"""Biosimilar and generic switches: definitions, uptake, curves, savings, charts, the report."""

@@ -1,0 +1,1095 @@
+"""Everything the ``switch_uptake`` notebook shows: one call per section, sentences, tables.
+
+:func:`build_switch_report` validates the notebook parameters, generates the synthetic
+brand-level sample (:mod:`medlib.synthetic.hcd_activity`), runs it through the ``hcd_activity``
+validator,
+and computes uptake, targets, savings and forecasts for every trust in the sample. The
+:class:`SwitchReport` it returns has one ``show_*`` method per notebook section and
+:meth:`SwitchReport.lead_tables` for the report pack.
+
+Disclosure: every patient count and every percentage computed from patient counts that leaves
+this module for a lead goes through :mod:`medlib.present.disclosure`. Patient-level tables
+(switch-back lists, time to switch per patient) are never part of :meth:`lead_tables`; an
+analyst gets them with :meth:`SwitchReport.analyst_switch_backs`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from medlib.errors import MedlibError
+from medlib.io.hcd_activity import validate_hcd_activity
+from medlib.io.usage import LoadResult
+from medlib.pack_cache import pack_cached
+from medlib.present.disclosure import POLICY, disclose_count, disclose_percentage, disclose_table
+from medlib.present.figures import show_figure
+from medlib.present.outputs import publish_tables
+from medlib.reference.trusts import normalise_code
+from medlib.switch.charts import (
+    doac_chart,
+    savings_chart,
+    time_to_switch_chart,
+    uptake_chart,
+    vmp_proxy_chart,
+)
+from medlib.switch.definitions import (
+    TARGET_PROFILES,
+    SwitchDefinition,
+    SwitchDefinitionError,
+    TargetProfile,
+    load_switch_definitions,
+    select_switches,
+)
+from medlib.switch.savings import FORECAST_COLUMNS, forecast_vs_realised, savings_summary
+from medlib.switch.uptake import (
+    brand_quantities,
+    brand_quantity_share,
+    count_switch_backs,
+    existing_patient_uptake,
+    new_patient_uptake,
+    switch_backs,
+    target_status,
+    time_to_switch,
+    time_to_switch_distribution,
+    vmp_proxy_share,
+)
+from medlib.switch.uptake_curve import LogisticFit, fit_doac_curve
+from medlib.synthetic.hcd_activity import (
+    BEHAVIOURS,
+    DEFAULT_TRUSTS,
+    SYNTHETIC_LABEL,
+    SyntheticHcd,
+    generate_hcd_activity,
+)
+
+SHORT_LABEL = "Synthetic data."
+SUPPRESSED_SHARE = "not shown because fewer than 8 patients are involved"
+COUNTS_NOTE = "Patient counts rounded to the nearest 5; counts of 1 to 7 shown as an asterisk."
+STATUS_WORDS = {
+    "met": "met",
+    "not met": "not met",
+    "not yet due": "not yet due",
+    "no patients": "no patients to measure",
+}
+
+
+class SwitchReportError(MedlibError, ValueError):
+    """Notebook parameters that cannot produce a switch-uptake report."""
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+def format_percentage(value: float | str | None) -> str:
+    """A disclosed percentage as text: ``95.2%``, or why it is not shown."""
+    if value == "*":
+        return "suppressed (fewer than 8 patients)"
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "not available"
+    return f"{float(value):.1f}%"
+
+
+def format_count(value: int | str | None, noun: str = "patients") -> str:
+    """A disclosed count as text: ``about 590 patients``, ``fewer than 8 patients``, ``no ...``."""
+    if value == "*":
+        return f"fewer than 8 {noun}"
+    if value is None:
+        return f"an unknown number of {noun}"
+    if value == 0:
+        return f"no {noun}"
+    return f"about {int(value):,} {noun}"
+
+
+def format_gbp(value: float) -> str:
+    """Pounds rounded to avoid false precision: nearest £1,000 from £10,000, else nearest £10.
+
+    Example:
+        >>> format_gbp(1234567.8), format_gbp(4321.0), format_gbp(-15400)
+        ('£1,235,000', '£4,320', '-£15,000')
+    """
+    if value is None or math.isnan(value):
+        return "not available"
+    step = 1000 if abs(value) >= 10000 else 10
+    rounded = int(math.floor(abs(value) / step + 0.5) * step)
+    sign = "-" if value < 0 and rounded else ""
+    return f"{sign}£{rounded:,}"
+
+
+def _month(value: object) -> str:
+    return f"{pd.Timestamp(value):%b %Y}"
+
+
+# --------------------------------------------------------------------------- sentences
+
+
+def new_target_sentence(row: Mapping[str, Any], molecule: str) -> str:
+    """Plain-English status of the new-patient target from a :func:`target_status` row."""
+    target = f"{row['target_share'] * 100:.0f}%"
+    if row["status"] == "not yet due":
+        return (
+            f"New patients ({molecule}): the target ({target} started on a best-value "
+            f"product from {_month(row['target_month'])}) is not yet due."
+        )
+    patients = disclose_count(row["patients"])
+    if row["status"] == "no patients":
+        return (
+            f"New patients ({molecule}): no new patients started from "
+            f"{_month(row['target_month'])}, so the {target} target cannot be measured."
+        )
+    pct = disclose_percentage(row["on_best_value"], row["patients"])
+    if pct == "*":
+        share = (
+            f"{format_count(patients, 'new patients')} ({row['measured']}); the share started "
+            f"on a best-value product is {SUPPRESSED_SHARE}"
+        )
+    else:
+        share = (
+            f"of {format_count(patients, 'new patients')} ({row['measured']}), "
+            f"{format_percentage(pct)} were started on a best-value product"
+        )
+    text = (
+        f"New patients ({molecule}): {share}; target {target}: **{STATUS_WORDS[row['status']]}**."
+    )
+    if row["status"] == "not met":
+        gap = disclose_count(row["gap_patients"])
+        text += (
+            f" To have met it, {format_count(gap, 'more patients')} would have needed to "
+            "start on a best-value product."
+        )
+    return text
+
+
+def existing_target_sentence(
+    row: Mapping[str, Any], molecule: str, latest: Mapping[str, Any] | None = None
+) -> str:
+    """Plain-English status of the existing-patient target.
+
+    Args:
+        row: The ``existing`` row from :func:`medlib.switch.uptake.target_status`.
+        molecule: Molecule name for the sentence.
+        latest: The latest month's row from :func:`medlib.switch.uptake.existing_patient_uptake`,
+            quoted when the target is not yet due.
+    """
+    target = f"{row['target_share'] * 100:.0f}%"
+    if row["status"] == "not yet due":
+        text = (
+            f"Existing patients ({molecule}): the {target} target falls due at the end of "
+            f"{_month(row['target_month'])}."
+        )
+        if latest is not None:
+            pct = disclose_percentage(latest["existing_best_value"], latest["existing_patients"])
+            if pct == "*":
+                text += (
+                    f" At the end of {_month(latest['year_month'])}, the share on a "
+                    f"best-value product is {SUPPRESSED_SHARE}."
+                )
+            else:
+                text += (
+                    f" At the end of {_month(latest['year_month'])}, {format_percentage(pct)} "
+                    "of existing patients on treatment were on a best-value product."
+                )
+        return text
+    if row["status"] == "no patients":
+        return (
+            f"Existing patients ({molecule}): no existing patients were on treatment at "
+            f"the end of {_month(row['target_month'])}, so the target cannot be measured."
+        )
+    pct = disclose_percentage(row["on_best_value"], row["patients"])
+    patients = format_count(disclose_count(row["patients"]), "existing patients on treatment")
+    when = (
+        f"at the end of {_month(row['target_month'])}, {row['target_months']} months after launch"
+    )
+    if pct == "*":
+        share = f"{when}, {patients}; the share on a best-value product is {SUPPRESSED_SHARE}"
+    else:
+        share = f"{when}, {format_percentage(pct)} of {patients} were on a best-value product"
+    text = (
+        f"Existing patients ({molecule}): {share}; target {target}: "
+        f"**{STATUS_WORDS[row['status']]}**."
+    )
+    if row["status"] == "not met":
+        gap = disclose_count(row["gap_patients"])
+        text += f" Meeting it needed {format_count(gap, 'more patients')} on a best-value product."
+    return text
+
+
+def savings_sentence(
+    achieved_gbp: float, annual_remaining_gbp: float, target_share: float, molecule: str
+) -> str:
+    """Achieved and remaining savings in one sentence."""
+    text = (
+        f"Savings ({molecule}): since launch, using best-value products saved "
+        f"{format_gbp(achieved_gbp)} against paying the originator list price for the same "
+        "activity."
+    )
+    if annual_remaining_gbp > 0:
+        text += (
+            f" A further {format_gbp(annual_remaining_gbp)} a year is available if "
+            f"{target_share * 100:.0f}% of use moved to best value."
+        )
+    else:
+        text += (
+            f" Best-value use is at or above {target_share * 100:.0f}%, so no further "
+            "saving is counted against that target."
+        )
+    return text
+
+
+def forecast_sentence(fvr: pd.DataFrame, molecule: str) -> str:
+    """Forecast beside realised savings, from :func:`medlib.switch.savings.forecast_vs_realised`."""
+    if fvr.empty:
+        return f"Forecast ({molecule}): no activity, so nothing to forecast."
+    realised = fvr[fvr["realised_saving_gbp"].notna()]
+    data_end = realised["year_month"].max()
+    to_date = realised["cumulative_forecast_gbp"].iloc[-1]
+    got = realised["cumulative_realised_gbp"].iloc[-1]
+    year_end = fvr["year_month"].max()
+    text = (
+        f"Forecast ({molecule}): by {_month(data_end)} the programme assumptions forecast "
+        f"{format_gbp(to_date)}; {format_gbp(got)} was realised."
+    )
+    if year_end > data_end:
+        text += (
+            f" To the financial year end ({_month(year_end)}) the forecast is "
+            f"{format_gbp(fvr['cumulative_forecast_gbp'].iloc[-1])} and, at the recent rate, "
+            f"realised savings would reach {format_gbp(fvr['cumulative_realised_gbp'].iloc[-1])}."
+        )
+    return text
+
+
+def doac_sentence(series: pd.DataFrame, fit: LogisticFit) -> str:
+    """Describe the real DOAC switch and its fitted curve."""
+    first, last = series.iloc[0], series.iloc[-1]
+    ten_to_fifty = fit.months_between(0.10, 0.50)
+    half = fit.month_reaching(0.5)
+    text = (
+        f"DOACs made up {first['doac_share'] * 100:.1f}% of DOAC and warfarin items in "
+        f"England in {_month(first['year_month'])} and {last['doac_share'] * 100:.1f}% in "
+        f"{_month(last['year_month'])}. The fitted logistic curve levels off at "
+        f"{fit.ceiling * 100:.0f}% and is steepest around {_month(fit.midpoint_month)}"
+    )
+    if half is not None and not math.isnan(ten_to_fifty):
+        text += (
+            f"; it took about {ten_to_fifty:.0f} months to climb from 10% to 50% "
+            f"(reached in {_month(half)})"
+        )
+    text += (
+        f". The curve fits every month to within a typical {fit.rmse * 100:.1f} percentage "
+        "points. Without a national switching programme, uptake took years, not the "
+        "3 to 10 months the biosimilar targets expect."
+    )
+    return text
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass
+class MoleculeResult:
+    """Every trust's results for one switch."""
+
+    definition: SwitchDefinition
+    profile: TargetProfile
+    new: pd.DataFrame
+    existing: pd.DataFrame
+    status: pd.DataFrame
+    quantity_share: pd.DataFrame
+    switch_back_counts: pd.DataFrame
+    time_to_switch: pd.DataFrame
+    savings: pd.DataFrame
+    forecast: pd.DataFrame
+    through: pd.Timestamp | None
+
+    @property
+    def molecule(self) -> str:
+        """The molecule name."""
+        return self.definition.molecule
+
+
+def _analyse(
+    activity: pd.DataFrame, definition: SwitchDefinition, trusts: list[str], trust_code: str
+) -> MoleculeResult:
+    rows = activity[activity["molecule"] == definition.molecule]
+    return _with_forecast(_analyse_all_trusts(rows, definition, trusts), rows, trust_code)
+
+
+def _with_forecast(result: MoleculeResult, rows: pd.DataFrame, trust_code: str) -> MoleculeResult:
+    """The result with the forecast for the report's own trust (the one trust-specific part)."""
+    forecast = forecast_vs_realised(rows, result.definition, trust_code, profile=result.profile)
+    return replace(result, forecast=forecast)
+
+
+def _analyse_all_trusts(
+    rows: pd.DataFrame, definition: SwitchDefinition, trusts: list[str]
+) -> MoleculeResult:
+    """Every trust's results for one molecule's rows, the forecast left empty."""
+    through = None if rows.empty else pd.Timestamp(rows["activity_date"].max())
+    new = new_patient_uptake(rows, definition, trusts=trusts, through=through)
+    existing = existing_patient_uptake(rows, definition, trusts=trusts, through=through)
+    profile = definition.target_profile
+    status = target_status(new, existing, definition, profile)
+    quantities = brand_quantities(rows, definition.molecule)
+    switch_times = time_to_switch(rows, definition)
+    return MoleculeResult(
+        definition=definition,
+        profile=profile,
+        new=new,
+        existing=existing,
+        status=status,
+        quantity_share=brand_quantity_share(quantities, definition, trusts=trusts),
+        switch_back_counts=count_switch_backs(rows, definition, trusts=trusts),
+        time_to_switch=time_to_switch_distribution(switch_times, definition, through=through),
+        savings=savings_summary(rows, definition, trusts=trusts),
+        forecast=pd.DataFrame(columns=FORECAST_COLUMNS),
+        through=through,
+    )
+
+
+@pack_cached
+def shared_switch_analysis(
+    definitions: list[SwitchDefinition],
+    trusts: list[str],
+    seed: int,
+    volumes: pd.DataFrame | None = None,
+) -> tuple[SyntheticHcd, LoadResult, list[MoleculeResult]]:
+    """The synthetic sample and every trust's results, the same for each trust's report.
+
+    Cached for the length of a pack render (:mod:`medlib.pack_cache`); forecasts, which are
+    per trust, are left empty for :func:`build_switch_report` to add.
+
+    Raises:
+        SwitchReportError: The sample cannot be generated for these trusts.
+    """
+    try:
+        sample = generate_hcd_activity(definitions, trusts, seed, volumes=volumes)
+    except ValueError as exc:
+        raise SwitchReportError(str(exc)) from None
+    load = validate_hcd_activity(
+        sample.activity, source="synthetic hcd_activity sample", known_trusts=trusts
+    )
+    activity = load.data
+    if activity.equals(sample.activity):
+        # One frame, not two equal ones: halves what a cached result stores and loads.
+        sample = replace(sample, activity=activity)
+    results = [
+        _analyse_all_trusts(activity[activity["molecule"] == d.molecule], d, trusts)
+        for d in definitions
+    ]
+    return sample, load, results
+
+
+def league_table(
+    result: MoleculeResult, trust_names: Mapping[str, str], trust_code: str
+) -> pd.DataFrame:
+    """Lead-facing comparison of every trust for one switch, with disclosure control.
+
+    Ranked by the share of existing patients on best value in the latest month; trusts whose
+    share is suppressed are listed unranked at the end.
+
+    Returns:
+        Columns ``molecule, rank, trust_code, trust_name, this_trust,
+        existing_patients_latest, pct_existing_best_value_latest, existing_target_status,
+        new_patients_since_target, pct_new_best_value_since_target, new_target_status,
+        patients_switched_back`` (counts and percentages disclosed).
+    """
+    columns = [
+        "molecule",
+        "rank",
+        "trust_code",
+        "trust_name",
+        "this_trust",
+        "existing_patients_latest",
+        "pct_existing_best_value_latest",
+        "existing_target_status",
+        "new_patients_since_target",
+        "pct_new_best_value_since_target",
+        "new_target_status",
+        "patients_switched_back",
+    ]
+    if result.existing.empty:
+        return pd.DataFrame(columns=columns)
+    last = result.existing["months_since_launch"].max()
+    latest = result.existing[result.existing["months_since_launch"] == last].set_index("trust_code")
+    status = result.status.set_index(["trust_code", "group"])
+    new_since = result.new[result.new["months_since_launch"] >= result.profile.new_months]
+    new_since = new_since.groupby("trust_code")[["new_patients", "new_best_value"]].sum()
+    backs = result.switch_back_counts.set_index("trust_code")["patients_switched_back"]
+    raw = pd.DataFrame({"trust_code": latest.index})
+    raw["existing_patients_latest"] = raw["trust_code"].map(latest["existing_patients"])
+    raw["existing_best_value_latest"] = raw["trust_code"].map(latest["existing_best_value"])
+    raw["new_patients_since_target"] = (
+        raw["trust_code"].map(new_since["new_patients"]).fillna(0).astype(int)
+    )
+    raw["new_best_value_since_target"] = (
+        raw["trust_code"].map(new_since["new_best_value"]).fillna(0).astype(int)
+    )
+    raw["patients_switched_back"] = raw["trust_code"].map(backs).fillna(0).astype(int)
+    raw["existing_target_status"] = [
+        status.loc[(t, "existing"), "status"] for t in raw["trust_code"]
+    ]
+    raw["new_target_status"] = [status.loc[(t, "new"), "status"] for t in raw["trust_code"]]
+    out = disclose_table(
+        raw,
+        count_columns=[
+            "existing_patients_latest",
+            "new_patients_since_target",
+            "patients_switched_back",
+        ],
+        percentage_columns={
+            "pct_existing_best_value_latest": (
+                "existing_best_value_latest",
+                "existing_patients_latest",
+            ),
+            "pct_new_best_value_since_target": (
+                "new_best_value_since_target",
+                "new_patients_since_target",
+            ),
+        },
+    )
+    numeric = pd.to_numeric(out["pct_existing_best_value_latest"], errors="coerce")
+    out["rank"] = numeric.rank(ascending=False, method="min")
+    out["rank"] = out["rank"].astype("Int64")
+    out["trust_name"] = [trust_names.get(t, t) for t in out["trust_code"]]
+    out["this_trust"] = np.where(out["trust_code"] == trust_code, "this trust", "")
+    out["molecule"] = result.molecule
+    out = out.assign(_order=numeric.fillna(-1)).sort_values(
+        ["_order", "trust_code"], ascending=[False, True]
+    )
+    return out[columns].reset_index(drop=True)
+
+
+def monthly_uptake_table(result: MoleculeResult, trust_code: str) -> pd.DataFrame:
+    """Lead-facing monthly uptake for one trust (disclosed counts and percentages).
+
+    Returns:
+        Columns ``molecule, year_month, months_since_launch, new_patients,
+        pct_new_best_value, existing_patients, pct_existing_best_value,
+        pct_quantity_best_value``.
+    """
+    new = result.new[result.new["trust_code"] == trust_code]
+    existing = result.existing[result.existing["trust_code"] == trust_code]
+    merged = new.merge(
+        existing, on=["trust_code", "year_month", "months_since_launch"], how="outer"
+    )
+    share = result.quantity_share[result.quantity_share["trust_code"] == trust_code]
+    merged = merged.merge(
+        share[["year_month", "pct_quantity_best_value"]], on="year_month", how="left"
+    )
+    out = disclose_table(
+        merged,
+        count_columns=["new_patients", "existing_patients"],
+        percentage_columns={
+            "pct_new_best_value": ("new_best_value", "new_patients"),
+            "pct_existing_best_value": ("existing_best_value", "existing_patients"),
+        },
+    )
+    out["molecule"] = result.molecule
+    out["pct_quantity_best_value"] = out["pct_quantity_best_value"].round(1)
+    return out[
+        [
+            "molecule",
+            "year_month",
+            "months_since_launch",
+            "new_patients",
+            "pct_new_best_value",
+            "existing_patients",
+            "pct_existing_best_value",
+            "pct_quantity_best_value",
+        ]
+    ].reset_index(drop=True)
+
+
+HEADLINE_COLUMNS = [
+    "molecule",
+    "launch_date",
+    "target_profile",
+    "new_target",
+    "new_patients",
+    "pct_new_best_value",
+    "new_status",
+    "new_gap_patients",
+    "existing_target",
+    "existing_patients",
+    "pct_existing_best_value",
+    "existing_status",
+    "existing_gap_patients",
+    "achieved_saving_gbp",
+    "annual_remaining_gbp",
+]
+
+
+def headline_table(results: Sequence[MoleculeResult], trust_code: str) -> pd.DataFrame:
+    """Lead-facing status against both targets for one trust, one row per molecule.
+
+    Returns:
+        Columns as :data:`HEADLINE_COLUMNS`; patient counts, gaps and percentages disclosed;
+        money rounded to whole pounds.
+    """
+    records = []
+    for r in results:
+        st = r.status[r.status["trust_code"] == trust_code].set_index("group")
+        sav = r.savings[r.savings["trust_code"] == trust_code]
+        rec: dict[str, Any] = {
+            "molecule": r.molecule,
+            "launch_date": r.definition.launch_date.isoformat(),
+            "target_profile": r.profile.name,
+        }
+        for group in ("new", "existing"):
+            row = st.loc[group] if group in st.index else None
+            share = r.profile.new_share if group == "new" else r.profile.existing_share
+            months = r.profile.new_months if group == "new" else r.profile.existing_months
+            rec[f"{group}_target"] = f"{share * 100:.0f}% at {months} months"
+            if row is None:
+                rec.update(
+                    {
+                        f"{group}_patients": None,
+                        f"pct_{group}_best_value": None,
+                        f"{group}_status": "no activity",
+                        f"{group}_gap_patients": None,
+                    }
+                )
+                continue
+            rec[f"{group}_patients"] = disclose_count(row["patients"])
+            rec[f"pct_{group}_best_value"] = disclose_percentage(
+                row["on_best_value"], row["patients"]
+            )
+            rec[f"{group}_status"] = row["status"]
+            rec[f"{group}_gap_patients"] = disclose_count(row["gap_patients"])
+        rec["achieved_saving_gbp"] = round(float(sav["achieved_gbp"].sum()), 0)
+        rec["annual_remaining_gbp"] = round(float(sav["annual_remaining_gbp"].sum()), 0)
+        records.append(rec)
+    out = pd.DataFrame.from_records(records, columns=HEADLINE_COLUMNS)
+    # Disclosed counts mix whole numbers, "*" and None: keep them as they are, not as floats.
+    for col in (
+        "new_patients",
+        "pct_new_best_value",
+        "new_gap_patients",
+        "existing_patients",
+        "pct_existing_best_value",
+        "existing_gap_patients",
+    ):
+        out[col] = pd.Series([r[col] for r in records], index=out.index, dtype=object)
+    return out
+
+
+def savings_table(results: Sequence[MoleculeResult], trust_code: str) -> pd.DataFrame:
+    """Lead-facing savings for one trust: achieved, remaining, forecast and realised.
+
+    Returns:
+        Columns ``molecule, achieved_saving_gbp, annual_remaining_gbp, remaining_target_share,
+        data_end, forecast_to_data_end_gbp, realised_to_data_end_gbp, year_end,
+        forecast_to_year_end_gbp, realised_projected_to_year_end_gbp``; whole pounds.
+    """
+    records = []
+    for r in results:
+        sav = r.savings[r.savings["trust_code"] == trust_code]
+        f = r.forecast
+        rec = {
+            "molecule": r.molecule,
+            "achieved_saving_gbp": round(float(sav["achieved_gbp"].sum()), 0),
+            "annual_remaining_gbp": round(float(sav["annual_remaining_gbp"].sum()), 0),
+            "remaining_target_share": r.profile.existing_share,
+        }
+        if len(f):
+            real = f[f["realised_saving_gbp"].notna()]
+            rec.update(
+                {
+                    "data_end": f"{real['year_month'].max():%Y-%m}",
+                    "forecast_to_data_end_gbp": round(
+                        float(real["cumulative_forecast_gbp"].iloc[-1])
+                    ),
+                    "realised_to_data_end_gbp": round(
+                        float(real["cumulative_realised_gbp"].iloc[-1])
+                    ),
+                    "year_end": f"{f['year_month'].max():%Y-%m}",
+                    "forecast_to_year_end_gbp": round(float(f["cumulative_forecast_gbp"].iloc[-1])),
+                    "realised_projected_to_year_end_gbp": round(
+                        float(f["cumulative_realised_gbp"].iloc[-1])
+                    ),
+                }
+            )
+        records.append(rec)
+    return pd.DataFrame.from_records(
+        records,
+        columns=[
+            "molecule",
+            "achieved_saving_gbp",
+            "annual_remaining_gbp",
+            "remaining_target_share",
+            "data_end",
+            "forecast_to_data_end_gbp",
+            "realised_to_data_end_gbp",
+            "year_end",
+            "forecast_to_year_end_gbp",
+            "realised_projected_to_year_end_gbp",
+        ],
+    )
+
+
+# --------------------------------------------------------------------------- the report
+
+
+def validate_parameters(
+    trust_code: Any, switches: Any, target_profile: Any, seed: Any, tables_dir: Any = ""
+) -> None:
+    """Check the notebook parameters before anything runs.
+
+    Raises:
+        SwitchReportError: Naming the parameter and what was expected.
+    """
+    if not isinstance(trust_code, str) or not trust_code.strip():
+        raise SwitchReportError(
+            f"trust_code: expected an ODS code such as 'RTD', got {trust_code!r}"
+        )
+    if isinstance(switches, str) or not isinstance(switches, list | tuple) or not switches:
+        raise SwitchReportError(
+            f"switches: expected a list of molecules such as ['adalimumab'], got {switches!r}"
+        )
+    allowed = [*TARGET_PROFILES, "definition"]
+    if not isinstance(target_profile, str) or target_profile not in allowed:
+        raise SwitchReportError(
+            f"target_profile: expected one of {', '.join(allowed)}, got {target_profile!r}"
+        )
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise SwitchReportError(f"seed: expected a whole number >= 0, got {seed!r}")
+    if not isinstance(tables_dir, str):
+        raise SwitchReportError(
+            f"tables_dir: expected text (a folder, or '' for none), got {tables_dir!r}"
+        )
+
+
+@dataclass
+class SwitchReport:
+    """Computed switch-uptake results for one trust, with display and export methods."""
+
+    trust_code: str
+    trust_names: dict[str, str]
+    target_profile: str
+    seed: int
+    sample: SyntheticHcd
+    load: LoadResult
+    results: list[MoleculeResult]
+    usage: pd.DataFrame | None = None
+    _doac: tuple[pd.DataFrame, LogisticFit] | None = field(default=None, repr=False)
+    _proxies: list[tuple[SwitchDefinition, pd.DataFrame]] | None = field(default=None, repr=False)
+    _leagues: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+
+    @property
+    def trust_name(self) -> str:
+        """Name of the report's trust."""
+        return self.trust_names.get(self.trust_code, self.trust_code)
+
+    @property
+    def activity(self) -> pd.DataFrame:
+        """The validated synthetic ``hcd_activity`` rows (patient level: analysts only)."""
+        return self.load.data
+
+    def result(self, molecule: str) -> MoleculeResult:
+        """Results for one molecule."""
+        for r in self.results:
+            if r.molecule == molecule:
+                return r
+        raise KeyError(
+            f"{molecule!r} is not in this report; it has "
+            f"{', '.join(r.molecule for r in self.results)}"
+        )
+
+    # ----------------------------------------------------------------- text
+
+    def data_note(self) -> str:
+        """Markdown describing the data behind the report (synthetic label first)."""
+        s = self.load.summary
+        trusts = ", ".join(self.sample.settings["trusts"])
+        behaviours = self.sample.trusts.drop_duplicates("trust_code").set_index("trust_code")[
+            "behaviour"
+        ]
+        lines = [
+            f"**{SYNTHETIC_LABEL}.** The patient-level, brand-level activity in this report is "
+            f"generated (seed {self.seed}); it is not real activity at {self.trust_name}.",
+            "",
+            f"- Trusts in the sample: {trusts}. Patient volumes are calibrated to each trust's "
+            "real SCMD biologics use, 2019-01 to 2021-10, where the molecule is in that extract.",
+            self._behaviour_line(behaviours[self.trust_code]),
+            f"- Rows read {s.rows_read:,} = accepted {s.rows_accepted:,} + quarantined "
+            f"{s.rows_quarantined:,}; months {s.first_month} to {s.last_month}.",
+            f"- Targets: {self._profile_text()}.",
+            f"- Disclosure control: {POLICY}",
+        ]
+        return "\n".join(lines)
+
+    def _behaviour_line(self, behaviour: str) -> str:
+        mine = self.sample.trusts[self.sample.trusts["trust_code"] == self.trust_code]
+        if int(mine["patients_on_treatment"].sum()) == 0:
+            return (
+                f"- {self.trust_code} has no use of these biologics in the SCMD extract, so the "
+                "sample has no patients for it; its sections say so."
+            )
+        return (
+            f"- Uptake behaviour given to {self.trust_code} for all molecules: "
+            f"{BEHAVIOURS[behaviour].description}."
+        )
+
+    def _profile_text(self) -> str:
+        profiles = {r.profile.name: r.profile for r in self.results}
+        return "; ".join(p.describe() for p in profiles.values())
+
+    def headline_markdown(self) -> str:
+        """Markdown bullets: each molecule's status against both targets, in plain English."""
+        out = []
+        for r in self.results:
+            st = r.status[r.status["trust_code"] == self.trust_code].set_index("group")
+            if st.empty:
+                out.append(f"- {r.molecule.capitalize()}: no activity at this trust.")
+                continue
+            latest = self._latest_existing(r)
+            out.append(f"- {new_target_sentence(st.loc['new'], r.molecule)}")
+            out.append(f"- {existing_target_sentence(st.loc['existing'], r.molecule, latest)}")
+        return "\n".join(out)
+
+    def _latest_existing(self, r: MoleculeResult) -> pd.Series | None:
+        ex = r.existing[r.existing["trust_code"] == self.trust_code]
+        return None if ex.empty else ex.iloc[-1]
+
+    # ----------------------------------------------------------------- tables
+
+    def headline(self) -> pd.DataFrame:
+        """Lead-facing headline table for this trust."""
+        return headline_table(self.results, self.trust_code)
+
+    def league(self, molecule: str) -> pd.DataFrame:
+        """Lead-facing league table for one molecule (a copy: callers may change it)."""
+        if molecule not in self._leagues:
+            self._leagues[molecule] = league_table(
+                self.result(molecule), self.trust_names, self.trust_code
+            )
+        return self._leagues[molecule].copy()
+
+    def savings(self) -> pd.DataFrame:
+        """Lead-facing savings table for this trust."""
+        return savings_table(self.results, self.trust_code)
+
+    def lead_tables(self) -> dict[str, pd.DataFrame]:
+        """Every lead-facing table (disclosed; no patient identifiers), keyed by file name."""
+        tables = {
+            "switch_headline": self.headline(),
+            "switch_uptake_monthly": pd.concat(
+                [monthly_uptake_table(r, self.trust_code) for r in self.results], ignore_index=True
+            ),
+            "switch_league": pd.concat(
+                [self.league(r.molecule) for r in self.results], ignore_index=True
+            ),
+            "switch_savings": self.savings(),
+            "switch_forecast_monthly": self._forecast_table(),
+            "switch_doac_curve": self._doac_table(),
+        }
+        proxy = self._proxy_table()
+        if proxy is not None:
+            tables["switch_vmp_proxy"] = proxy
+        for frame in tables.values():
+            frame.attrs["note"] = SYNTHETIC_LABEL
+        return tables
+
+    def _forecast_table(self) -> pd.DataFrame:
+        frames = []
+        for r in self.results:
+            if r.forecast.empty:
+                continue
+            f = r.forecast.copy()
+            f.insert(0, "molecule", r.molecule)
+            money = [c for c in f.columns if c.endswith("_gbp")]
+            f[money] = f[money].round(0)
+            frames.append(f)
+        if frames:
+            return pd.concat(frames, ignore_index=True)
+        return pd.DataFrame(columns=["molecule", *FORECAST_COLUMNS])
+
+    def publish(self, tables_dir: str) -> list:
+        """Write :meth:`lead_tables` as CSV files (nothing when ``tables_dir`` is empty)."""
+        return publish_tables(self.lead_tables(), tables_dir)
+
+    # ----------------------------------------------------------------- analyst only
+
+    def analyst_switch_backs(self, molecule: str) -> pd.DataFrame:
+        """ANALYST ONLY: patients at this trust who went back to the originator.
+
+        Patient-level; never publish it or show it in a lead-facing report.
+        """
+        r = self.result(molecule)
+        backs = switch_backs(self.activity[self.activity["molecule"] == molecule], r.definition)
+        return backs[backs["trust_code"] == self.trust_code].reset_index(drop=True)
+
+    # ----------------------------------------------------------------- display
+
+    def show_data_note(self) -> None:
+        """Display :meth:`data_note`."""
+        _display_markdown(self.data_note())
+
+    def show_headline(self) -> None:
+        """Display the headline sentences and table."""
+        _display_markdown(self.headline_markdown())
+        shown = self.headline().drop(
+            columns=["launch_date", "target_profile", "new_target", "existing_target"]
+        )
+        _display_table(
+            _plain_columns(shown),
+            f"{SHORT_LABEL} {COUNTS_NOTE}",
+        )
+
+    def show_molecules(self) -> None:
+        """Display one section per molecule: status, uptake chart, savings, forecast, league."""
+        label = self.trust_name
+        for r in self.results:
+            _display_markdown(
+                f"### {r.molecule.capitalize()}\n\n"
+                f"{r.definition.type.capitalize()} launch "
+                f"{r.definition.launch_date.day} {r.definition.launch_date:%B %Y} "
+                f"({r.definition.launch_source}). Originator: "
+                f"{', '.join(r.definition.originator)}; best value: "
+                f"{', '.join(r.definition.best_value)}."
+            )
+            st = r.status[r.status["trust_code"] == self.trust_code].set_index("group")
+            if st.empty:
+                _display_markdown("This trust has no activity for this molecule.")
+                continue
+            latest = self._latest_existing(r)
+            _display_markdown(
+                f"- {new_target_sentence(st.loc['new'], r.molecule)}\n"
+                f"- {existing_target_sentence(st.loc['existing'], r.molecule, latest)}"
+            )
+            new = r.new[r.new["trust_code"] == self.trust_code]
+            ex = r.existing[r.existing["trust_code"] == self.trust_code]
+            share = r.quantity_share[r.quantity_share["trust_code"] == self.trust_code]
+            show_figure(
+                uptake_chart(
+                    new, ex, share, r.definition, r.profile, label, note=SYNTHETIC_LABEL + "."
+                )
+            )
+            sav = r.savings[r.savings["trust_code"] == self.trust_code].iloc[0]
+            _display_markdown(
+                savings_sentence(
+                    sav["achieved_gbp"],
+                    sav["annual_remaining_gbp"],
+                    r.profile.existing_share,
+                    r.molecule,
+                )
+                + "\n\n"
+                + forecast_sentence(r.forecast, r.molecule)
+            )
+            if len(r.forecast):
+                show_figure(
+                    savings_chart(r.forecast, r.definition, label, note=SYNTHETIC_LABEL + ".")
+                )
+            _display_markdown(
+                f"How {self.trust_code} compares with the other trusts in the "
+                "sample (ranked by the share of existing patients on best value "
+                "in the latest month):"
+            )
+            _display_table(
+                _plain_columns(self.league(r.molecule).drop(columns="molecule")),
+                f"{SHORT_LABEL} {COUNTS_NOTE}",
+            )
+
+    def show_time_to_switch(self) -> None:
+        """Display the time-to-switch chart for all molecules."""
+        dists = {
+            r.molecule: r.time_to_switch[r.time_to_switch["trust_code"] == self.trust_code]
+            for r in self.results
+        }
+        show_figure(time_to_switch_chart(dists, self.trust_name, note=SYNTHETIC_LABEL + "."))
+
+    def _proxy_results(self) -> list[tuple[SwitchDefinition, pd.DataFrame]]:
+        if self._proxies is None:
+            definitions = [r.definition for r in self.results if r.definition.vmp_proxy]
+            if self.usage is None:
+                shares = shared_proxy_shares(definitions)
+            else:
+                shares = [vmp_proxy_share(self.usage, d) for d in definitions]
+            self._proxies = list(zip(definitions, shares, strict=True))
+        return self._proxies
+
+    def _proxy_table(self) -> pd.DataFrame | None:
+        frames = []
+        for definition, proxy in self._proxy_results():
+            mine = proxy[proxy["trust_code"] == self.trust_code].copy()
+            median = proxy.groupby("year_month")["pct_proxy_best_value"].median()
+            mine["pct_proxy_best_value_median_trust"] = mine["year_month"].map(median).round(1)
+            mine["pct_proxy_best_value"] = mine["pct_proxy_best_value"].round(1)
+            mine.insert(0, "molecule", definition.molecule)
+            mine["label"] = "PROXY (VMP level, real SCMD data): " + definition.vmp_proxy.label
+            frames.append(mine.drop(columns=["proxy_best_value_doses", "proxy_total_doses"]))
+        return pd.concat(frames, ignore_index=True) if frames else None
+
+    def show_vmp_proxy(self) -> None:
+        """Display the SCMD VMP-level proxy chart(s) for molecules that have one."""
+        shown = False
+        for definition, proxy in self._proxy_results():
+            mine = proxy[proxy["trust_code"] == self.trust_code]
+            _display_markdown(
+                f"**{definition.molecule.capitalize()} proxy:** {definition.vmp_proxy.label}."
+            )
+            show_figure(vmp_proxy_chart(mine, proxy, definition, self.trust_name))
+            if len(mine):
+                last = mine.iloc[-1]
+                _display_markdown(
+                    f"In {_month(last['year_month'])}, {last['pct_proxy_best_value']:.1f}% of "
+                    f"{self.trust_code}'s 40mg {definition.molecule} doses in SCMD were "
+                    "best-value-like presentations (real data)."
+                )
+            shown = True
+        if not shown:
+            _display_markdown("None of the chosen molecules has a VMP-level proxy.")
+
+    def doac(self) -> tuple[pd.DataFrame, LogisticFit]:
+        """The real DOAC series with its fitted curve (cached)."""
+        if self._doac is None:
+            self._doac = shared_doac_curve()
+        return self._doac
+
+    def _doac_table(self) -> pd.DataFrame:
+        series, fit = self.doac()
+        out = series[
+            ["year_month", "doac_items", "warfarin_items", "doac_share", "fitted_share"]
+        ].copy()
+        out["doac_share"] = out["doac_share"].round(4)
+        out["fitted_share"] = out["fitted_share"].round(4)
+        out["fit"] = (
+            f"logistic: ceiling {fit.ceiling:.3f}, rate {fit.rate:.4f} per month, "
+            f"midpoint {fit.midpoint_month:%Y-%m}"
+        )
+        return out
+
+    def show_doac(self) -> None:
+        """Display the real DOAC switch curve and its description."""
+        series, fit = self.doac()
+        show_figure(doac_chart(series, fit))
+        _display_markdown(doac_sentence(series, fit))
+
+
+def _plain_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    out.columns = [
+        str(c).replace("pct_", "% ").replace("_gbp", " (£)").replace("_", " ") for c in out.columns
+    ]
+    return out
+
+
+def _display_markdown(text: str) -> None:
+    from IPython.display import Markdown, display
+
+    display(Markdown(text))
+
+
+def _display_table(frame: pd.DataFrame, caption: str) -> None:
+    from IPython.display import Markdown, display
+
+    money = [c for c in frame.columns if "(£)" in str(c)]
+    styler = frame.style.hide(axis="index").format(precision=1, thousands=",", na_rep="")
+    if money:
+        styler = styler.format("{:,.0f}", subset=money, na_rep="")
+    display(styler)
+    display(Markdown(f"*{caption}*"))
+
+
+def _trust_names(
+    trust_code: str, trust_list: list[str], given: Mapping[str, str] | None
+) -> dict[str, str]:
+    """Names for the trusts, checking the report's trust is a current trust."""
+    if given is not None:
+        if trust_code not in given:
+            raise SwitchReportError(f"trust_code: {trust_code!r} is not among the named trusts")
+        return dict(given)
+    from medlib.io.datasets import load_dataset
+
+    reference = load_dataset("trusts").set_index("trust_code")
+    if trust_code not in reference.index:
+        raise SwitchReportError(
+            f"trust_code: {trust_code!r} is not a trust in the bundled trust reference; use a "
+            "current ODS code such as 'RTD'"
+        )
+    successor = reference.loc[trust_code, "successor_code"]
+    if successor:
+        raise SwitchReportError(
+            f"trust_code: {trust_code!r} merged into {successor!r}; report on {successor!r}"
+        )
+    names = reference["trust_name"]
+    return {t: str(names.get(t, t)) for t in trust_list}
+
+
+@pack_cached
+def shared_proxy_shares(definitions: list[SwitchDefinition]) -> list[pd.DataFrame]:
+    """Every trust's VMP-level proxy share from the bundled SCMD biologics, per definition."""
+    from medlib.io.datasets import load_dataset
+    from medlib.reference.trusts import map_to_successor
+
+    usage = map_to_successor(load_dataset("scmd_biologics"))
+    return [vmp_proxy_share(usage, d) for d in definitions]
+
+
+#: The real DOAC series and its fit, computed once per pack render.
+shared_doac_curve = pack_cached(fit_doac_curve)
+
+
+def build_switch_report(
+    trust_code: str = "RTD",
+    switches: Sequence[str] = ("adalimumab", "infliximab"),
+    target_profile: str = "2025",
+    seed: int = 2025,
+    *,
+    trusts: Sequence[str] | None = None,
+    definitions_path: str | None = None,
+    volumes: pd.DataFrame | None = None,
+    usage: pd.DataFrame | None = None,
+    trust_names: Mapping[str, str] | None = None,
+) -> SwitchReport:
+    """Validate parameters, generate the synthetic sample and compute every result.
+
+    Args:
+        trust_code: The report's trust (must be in the SCMD biologics extract).
+        switches: Molecules to report, in order.
+        target_profile: ``"2025"``, ``"2017"`` or ``"definition"`` (each switch's own).
+        seed: Seed for the synthetic sample.
+        trusts: Trusts to compare (default: the sample trusts plus ``trust_code``).
+        definitions_path: Switch definitions file (default: the project's).
+        volumes: Patient volumes instead of the SCMD calibration (for tests).
+        usage: SCMD usage for the VMP proxy (default: the bundled biologics extract).
+        trust_names: ``{code: name}`` (default: the bundled trust reference).
+
+    Raises:
+        SwitchReportError: A parameter is invalid (the message names it).
+    """
+    validate_parameters(
+        trust_code,
+        list(switches) if isinstance(switches, tuple) else switches,
+        target_profile,
+        seed,
+    )
+    trust_code = normalise_code(trust_code)
+    try:
+        definitions = select_switches(
+            load_switch_definitions(definitions_path), list(switches), target_profile
+        )
+    except SwitchDefinitionError as exc:
+        raise SwitchReportError(str(exc)) from None
+    trust_list = list(dict.fromkeys([*(trusts or DEFAULT_TRUSTS), trust_code]))
+    trust_names = _trust_names(trust_code, trust_list, trust_names)
+    sample, load, shared = shared_switch_analysis(definitions, trust_list, seed, volumes)
+    # The forecast reads only the trust's own rows; selecting them once, not per molecule,
+    # halves its time.
+    mine = load.data[load.data["trust_code"] == trust_code]
+    results = [_with_forecast(r, mine[mine["molecule"] == r.molecule], trust_code) for r in shared]
+    return SwitchReport(
+        trust_code=trust_code,
+        trust_names=dict(trust_names),
+        target_profile=target_profile,
+        seed=seed,
+        sample=sample,
+        load=load,
+        results=results,
+        usage=usage,
+    )

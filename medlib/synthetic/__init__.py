@@ -1,0 +1,1 @@
+"""Seeded synthetic patient-level generators that keep their ground truth (SYNTHETIC DATA)."""

@@ -1,0 +1,227 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+from medlib.errors import InputError
+from medlib.present import charts
+from medlib.spend import measures
+from medlib.spend.report import (
+    SpendReport,
+    change_sentence,
+    forecast_sentence,
+    format_gbp,
+    format_pct,
+    tidy_for_publication,
+)
+
+# --- sentence builders ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(1328.44, "£1,328"), (-857.5, "-£858"), (999_999.0, "£999,999"), (2_450_000, "£2.5m")],
+)
+def test_format_gbp(value, text):
+    assert format_gbp(value) == text
+
+
+def test_format_pct_and_missing():
+    assert format_pct(182.268) == "+182.3%"
+    assert format_pct(-3.04) == "-3.0%"
+    assert format_pct(np.nan) == "not available" and format_gbp(None) == "not available"
+
+
+def test_change_sentence_spend():
+    # 1328.44 vs 470.63: +857.81 = +182.3%
+    text = change_sentence(
+        "Trust A", "2023/24", 12, pd.Timestamp("2024-03-01"), 1328.44, 470.63, "cost_gbp"
+    )
+    assert text == (
+        "In 2023/24 (the full year to March 2024) Trust A spent £1,328, up £858 (+182.3%) "
+        "on the same months of the year before."
+    )
+
+
+def test_change_sentence_ddds_partial_year_and_no_comparison():
+    # 90 vs 100 DDDs after 3 months: down 10 (-10.0%)
+    text = change_sentence("B", "2021/22", 3, pd.Timestamp("2021-06-01"), 90.0, 100.0, "ddds")
+    assert text.startswith("In 2021/22 (the 3 months to June 2021) B used 90 defined daily doses")
+    assert text.endswith("down 10 DDDs (-10.0%) on the same months of the year before.")
+    text = change_sentence("B", "2021/22", 3, pd.Timestamp("2021-06-01"), 90.0, np.nan, "ddds")
+    assert text.endswith("there is no comparable period the year before in this data.")
+
+
+def test_forecast_sentence():
+    row = {
+        "financial_year": "2023/24",
+        "method": "run_rate",
+        "months_observed": 9,
+        "forecast": 7030.37,
+        "lower_95": 6537.31,
+        "upper_95": 7523.44,
+    }
+    text = forecast_sentence(row, "cost_gbp", 15.84)
+    assert text == (
+        "The forecast for the whole of 2023/24 is £7,030 (95% interval £6,537 to £7,523), "
+        "using run rate, the method with the smaller error when tested on past years "
+        "(average error 15.8%)."
+    )
+    done = forecast_sentence({**row, "months_observed": 12, "forecast": 1328.44}, "cost_gbp", None)
+    assert done == "2023/24 is complete, so its outturn is known: £1,328."
+
+
+def test_tidy_for_publication_rounds_by_kind():
+    df = pd.DataFrame(
+        {"cost_gbp": [6004.939999999999], "yoy_change_pct": [50.4413], "z": [0.123456789]}
+    )
+    out = tidy_for_publication(df)
+    assert out.loc[0, "cost_gbp"] == 6004.94
+    assert out.loc[0, "yoy_change_pct"] == 50.4
+    assert out.loc[0, "z"] == 0.1235
+
+
+# --- the report on the bundled data ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def rtd() -> SpendReport:
+    return SpendReport("RTD", "2024-03")
+
+
+@pytest.fixture(scope="module")
+def rx4_midyear() -> SpendReport:
+    return SpendReport("RX4", "2023-12", high_cost_blocks={"RX4": 1200.0})
+
+
+def test_headline_numbers_match_the_penny_checked_totals(rtd):
+    # RTD 2023/24 1328.44 vs 2022/23 470.63 (checked against the raw CSV in test_spend.py)
+    text = rtd.headline()
+    assert "spent £1,328, up £858 (+182.3%)" in text
+    assert "2023/24 is complete, so its outturn is known: £1,328." in text
+    assert "Cost is not available" not in text
+
+
+def test_published_tables_contract(rtd):
+    tables = rtd.tables()
+    fy = tables["spend_by_financial_year"]
+    assert list(fy.columns) == measures.SPEND_BY_FY_COLUMNS
+    assert fy["financial_year"].tolist() == ["2019/20", "2020/21", "2021/22", "2022/23", "2023/24"]
+    assert fy["cost_gbp"].iloc[-1] == 1328.44 and fy["yoy_change_pct"].iloc[-1] == 182.3
+    assert pd.isna(fy["yoy_change_gbp"].iloc[0])
+    for name in tables:
+        assert name == name.lower() and " " not in name
+    # the backtest covers 2021/22 to 2023/24 on the lithium extract
+    assert tables["forecast_backtest"]["years_tested"].iloc[0] == "2021/22 to 2023/24"
+    assert tables["forecast_backtest"]["forecasts"].tolist() == [33, 33]  # 3 years x 11 months
+
+
+def test_movers_add_up_to_the_change(rtd):
+    table = rtd.movers_table()
+    pennies = (table["change"] * 100).round().astype(int)
+    assert pennies.iloc[:-1].sum() == pennies.iloc[-1]
+    # the total change equals the FY table's change: 1328.44 - 470.63
+    assert table["change"].iloc[-1] == pytest.approx(857.81)
+
+
+def test_midyear_forecast_and_block_variance(rx4_midyear):
+    fc = rx4_midyear.forecasts.set_index("method")
+    assert fc.loc["run_rate", "months_observed"] == 9
+    # RX4's indicative cost Apr-Dec 2023, summed from the bundled file's text values with
+    # Decimal (as in test_spend._independent_fy_totals): 5,272.78
+    assert fc.loc["run_rate", "ytd"] == pytest.approx(5272.78)
+    # run rate: ytd * 12 / 9 = 7,030.37
+    assert fc.loc["run_rate", "forecast"] == pytest.approx(fc.loc["run_rate", "ytd"] * 12 / 9)
+    assert fc.loc["run_rate", "forecast"] == pytest.approx(7030.37, abs=0.005)
+    assert fc["chosen"].sum() == 1
+    # lithium is in tariff: no high-cost spend, so the whole block to date is unspent
+    block = rx4_midyear.block_variance().iloc[0]
+    assert block["block_to_date_gbp"] == 900  # 1200 * 9 / 12
+    assert block["actual_gbp"] == 0 and block["variance_gbp"] == -900
+
+
+def test_charts_are_figures(rx4_midyear):
+    for method in (
+        "trend_chart",
+        "high_cost_chart",
+        "movers_chart",
+        "forecast_chart",
+        "deciles_chart",
+        "funnel_chart",
+    ):
+        fig = getattr(rx4_midyear, method)()
+        assert isinstance(fig, Figure), method
+    # What is drawn: one bar per molecule's change (not the total), and high-cost plus
+    # in-tariff bars for each of the five financial years 2019/20-2023/24.
+    movers = rx4_midyear.movers_table()
+    bars = rx4_midyear.movers_chart().axes[0].patches
+    assert sorted(p.get_width() for p in bars) == pytest.approx(sorted(movers["change"][:-1]))
+    assert len(bars) == len(movers) - 1 == 2
+    assert len(rx4_midyear.high_cost_chart().axes[0].patches) == 5 * 2
+    # The total change: this year to date (5,272.78) less the same months last year.
+    assert movers["current"].iloc[-1] == pytest.approx(5272.78)
+    charts.close_all()
+
+
+def test_comparators_follow_the_group(rx4_midyear):
+    region = rx4_midyear.comparators
+    national = SpendReport("RX4", "2023-12", comparison_group="national").comparators
+    assert "RX4" in region and set(region) < set(national)
+
+
+def test_quantity_only_source_never_shows_a_cost():
+    report = SpendReport("RR7", "2021-10", dataset="scmd_biologics")
+    assert report.measure == "ddds"
+    assert "Cost is not available in the scmd_biologics data" in report.headline()
+    fy = report.spend_by_financial_year()
+    assert fy["cost_gbp"].isna().all()
+    assert report.usage_by_financial_year()["ddds"].notna().any()
+
+
+def test_system_of_trusts_sums_members():
+    report = SpendReport("North East", "2023-10", system_trusts=["RTD", "RR7"])
+    fy = report.spend_by_financial_year().set_index(["trust_code", "financial_year"])
+    total = fy.loc[("North East", "2022/23"), "cost_gbp"]
+    members = fy.loc[("RTD", "2022/23"), "cost_gbp"] + fy.loc[("RR7", "2022/23"), "cost_gbp"]
+    assert total == pytest.approx(members)
+    # RTD 470.63 + RR7 204.30, both checked to the penny against the raw file in test_spend.py
+    assert total == pytest.approx(674.93)
+    assert report.name.startswith("the North East system (2 trusts)")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"dataset": "scmd_unknown"}, "dataset must be one of"),
+        ({"comparison_group": "planet"}, "comparison_group"),
+        ({"period_end": "2030-01"}, "outside the scmd_lithium data"),
+        ({"trust_code": "ZZZ"}, "no rows"),
+        ({"period_end": "March"}, "period_end"),
+    ],
+)
+def test_bad_parameters_are_clear_errors(kwargs, message):
+    with pytest.raises(InputError, match=message):
+        SpendReport(**kwargs)
+
+
+def test_no_forecast_when_the_trust_data_stop_before_the_period_end():
+    # North Tees and Hartlepool (RVW) has no lithium rows after 2023-12 in the bundled extract.
+    from medlib.spend.report import SpendReport
+
+    report = SpendReport("RVW", "2024-03")
+    assert report.forecasts["forecast"].isna().all()
+    assert report.forecast_gap == (
+        "There is no year-end forecast for 2023/24: the data for North Tees And Hartlepool NHS "
+        "Foundation Trust run to 2023-12, and a forecast needs every month of the year up to "
+        "2024-03 (see the data quality section)."
+    )
+    assert report.forecast_gap in report.headline()
+
+
+def test_pounds_put_the_sign_before_the_pound_sign():
+    from medlib.spend.report import _pounds
+
+    assert _pounds(-357.76) == "-£357.76"
+    assert _pounds(1328.44) == "£1,328.44"

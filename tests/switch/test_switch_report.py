@@ -1,0 +1,336 @@
+import math
+import re
+
+import matplotlib
+import pandas as pd
+import pytest
+from switch_fixtures import TESTMAB, hand_activity
+
+from medlib.switch.definitions import load_switch_definitions
+from medlib.switch.report import (
+    SwitchReportError,
+    _analyse,
+    build_switch_report,
+    existing_target_sentence,
+    format_count,
+    format_gbp,
+    format_percentage,
+    league_table,
+    new_target_sentence,
+    savings_sentence,
+    validate_parameters,
+)
+
+matplotlib.use("Agg")
+
+TRUSTS = ["RTD", "RR7", "RTF", "RTR"]
+NAMES = {"RTD": "Newcastle", "RR7": "Gateshead", "RTF": "Northumbria", "RTR": "South Tees"}
+MOLECULES = ["adalimumab", "ustekinumab"]
+
+
+@pytest.fixture(scope="module")
+def report():
+    volumes = pd.DataFrame(
+        [(t, m, n) for t, n in zip(TRUSTS, (80, 40, 30, 5), strict=True) for m in MOLECULES],
+        columns=["trust_code", "molecule", "patients"],
+    )
+    usage = pd.DataFrame(
+        {
+            "year_month": pd.to_datetime(["2019-01-01", "2019-01-01", "2019-01-01"]),
+            "trust_code": ["RR7", "RR7", "RTD"],
+            "vmp_code": ["11236911000001103", "32888111000001102", "11236911000001103"],
+            "quantity": [8.0, 4.0, 0.8],
+        }
+    )
+    return build_switch_report(
+        "RR7", MOLECULES, "2025", 11, trusts=TRUSTS, volumes=volumes, usage=usage, trust_names=NAMES
+    )
+
+
+class TestFormatting:
+    def test_money_loses_false_precision(self):
+        assert format_gbp(1234567.8) == "£1,235,000"
+        assert format_gbp(9994.0) == "£9,990"
+        assert format_gbp(-15400) == "-£15,000"
+        assert format_gbp(0.4) == "£0"
+        assert format_gbp(math.nan) == "not available"
+
+    def test_counts_and_percentages(self):
+        assert format_count(590) == "about 590 patients"
+        assert format_count("*", "more patients") == "fewer than 8 more patients"
+        assert format_count(0) == "no patients"
+        assert format_percentage("*") == "suppressed (fewer than 8 patients)"
+        assert format_percentage(95.23) == "95.2%"
+        assert format_percentage(None) == "not available"
+
+
+ROW = {
+    "target_share": 0.8,
+    "target_months": 10,
+    "target_month": pd.Timestamp("2019-08-01"),
+    "measured": "existing patients on treatment at the end of Aug 2019",
+}
+
+
+class TestSentences:
+    def test_existing_not_met_discloses_counts(self):
+        row = {
+            **ROW,
+            "patients": 318.0,
+            "on_best_value": 237.0,
+            "status": "not met",
+            "gap_patients": 18.0,
+        }
+        text = existing_target_sentence(row, "adalimumab")
+        # 237/318 = 74.5%; 318 -> 320, gap 18 -> 20 (nearest 5).
+        assert text == (
+            "Existing patients (adalimumab): at the end of Aug 2019, 10 months after "
+            "launch, 74.5% of about 320 existing patients on treatment were on a "
+            "best-value product; target 80%: **not met**. Meeting it needed about "
+            "20 more patients on a best-value product."
+        )
+
+    def test_existing_small_numbers_are_suppressed(self):
+        row = {
+            **ROW,
+            "patients": 6.0,
+            "on_best_value": 2.0,
+            "status": "not met",
+            "gap_patients": 3.0,
+        }
+        text = existing_target_sentence(row, "adalimumab")
+        assert text.startswith(
+            "Existing patients (adalimumab): at the end of Aug 2019, 10 months after launch, "
+            "fewer than 8 existing patients on treatment; the share on a best-value product is "
+            "not shown because fewer than 8 patients are involved; target 80%: **not met**."
+        )
+        assert "fewer than 8 more patients" in text
+        assert not re.search(r"\b[1-7] (more )?patients", text)
+
+    def test_existing_not_yet_due_quotes_the_latest_month(self):
+        row = {
+            **ROW,
+            "target_month": pd.Timestamp("2025-07-01"),
+            "patients": math.nan,
+            "on_best_value": math.nan,
+            "status": "not yet due",
+            "gap_patients": math.nan,
+        }
+        latest = {
+            "year_month": pd.Timestamp("2025-03-01"),
+            "existing_patients": 200,
+            "existing_best_value": 150,
+        }
+        assert existing_target_sentence(row, "ustekinumab", latest) == (
+            "Existing patients (ustekinumab): the 80% target falls due at the end of Jul 2025. "
+            "At the end of Mar 2025, 75.0% of existing patients on treatment were on a "
+            "best-value product."
+        )
+
+    def test_new_met_and_no_patients(self):
+        row = {
+            "target_share": 1.0,
+            "target_month": pd.Timestamp("2019-01-01"),
+            "measured": "new patients starting Jan 2019 to Sep 2020",
+            "patients": 422.0,
+            "on_best_value": 422.0,
+            "status": "met",
+            "gap_patients": 0.0,
+        }
+        assert new_target_sentence(row, "adalimumab") == (
+            "New patients (adalimumab): of about 420 new patients (new patients starting Jan "
+            "2019 to Sep 2020), 100.0% were started on a best-value product; target 100%: "
+            "**met**."
+        )
+        row.update(patients=0.0, on_best_value=0.0, status="no patients")
+        assert "cannot be measured" in new_target_sentence(row, "adalimumab")
+
+    def test_savings_sentence(self):
+        assert savings_sentence(1234567.0, 0.0, 0.8, "adalimumab") == (
+            "Savings (adalimumab): since launch, using best-value products saved £1,235,000 "
+            "against paying the originator list price for the same activity. Best-value use is "
+            "at or above 80%, so no further saving is counted against that target."
+        )
+        assert "A further £56,000 a year" in savings_sentence(1e6, 56123.0, 0.8, "x")
+
+
+class TestReport:
+    def test_report_is_for_the_requested_trust(self, report):
+        assert report.trust_code == "RR7" and report.trust_name == "Gateshead"
+        assert [r.molecule for r in report.results] == MOLECULES
+        assert report.load.summary.rows_quarantined == 0
+
+    def test_data_note_says_synthetic_first(self, report):
+        note = report.data_note()
+        assert note.startswith("**SYNTHETIC DATA")
+        assert "rounded to the nearest 5" in note
+
+    def test_lead_tables_have_no_patient_identifiers(self, report):
+        tables = report.lead_tables()
+        pseudonyms = set(report.activity["patient_id"])
+        for name, table in tables.items():
+            assert re.fullmatch(r"[a-z][a-z0-9_]*", name)
+            assert "patient_id" not in table.columns
+            cells = set(table.astype(str).to_numpy().ravel())
+            assert not cells & pseudonyms, name
+            assert table.attrs["note"].startswith("SYNTHETIC DATA")
+
+    def test_lead_table_counts_are_disclosed(self, report):
+        tables = report.lead_tables()
+        count_columns = {
+            "switch_headline": [
+                "new_patients",
+                "existing_patients",
+                "new_gap_patients",
+                "existing_gap_patients",
+            ],
+            "switch_uptake_monthly": ["new_patients", "existing_patients"],
+            "switch_league": [
+                "existing_patients_latest",
+                "new_patients_since_target",
+                "patients_switched_back",
+            ],
+        }
+        seen = 0
+        for name, columns in count_columns.items():
+            for col in columns:
+                for value in tables[name][col]:
+                    if value is None or (isinstance(value, float) and math.isnan(value)):
+                        continue
+                    seen += 1
+                    assert value == "*" or (float(value) % 5 == 0), (name, col, value)
+        assert seen > 50
+
+    def test_league_suppresses_the_small_trust(self, report):
+        league = report.league("adalimumab")
+        rtr = league[league["trust_code"] == "RTR"].iloc[0]  # 5 patients on treatment
+        assert rtr["existing_patients_latest"] == "*"
+        assert rtr["pct_existing_best_value_latest"] == "*"
+        assert pd.isna(rtr["rank"])
+        assert league["this_trust"].tolist().count("this trust") == 1
+        ranked = league["rank"].dropna().tolist()
+        assert ranked == sorted(ranked)
+
+    def test_league_matches_hand_counts_on_a_tiny_example(self):
+        result = _analyse(hand_activity(), TESTMAB, ["RTD", "RR7"], "RTD")
+        league = league_table(result, {}, "RTD").set_index("trust_code")
+        # Every count here is 1-2 patients: all suppressed, nothing ranked.
+        assert league.loc["RTD", "existing_patients_latest"] == "*"
+        assert league.loc["RR7", "patients_switched_back"] == "*"
+        assert league.loc["RTD", "patients_switched_back"] == 0
+        assert league["rank"].isna().all()
+
+    def test_headline_and_not_yet_due(self, report):
+        head = report.headline().set_index("molecule")
+        assert head.loc["ustekinumab", "existing_status"] == "not yet due"
+        assert head.loc["adalimumab", "existing_status"] in {"met", "not met"}
+        assert head.loc["adalimumab", "achieved_saving_gbp"] > 0
+
+    def test_vmp_proxy_table_is_labelled_and_uses_real_counts(self, report):
+        proxy = report.lead_tables()["switch_vmp_proxy"]
+        row = proxy[proxy["trust_code"] == "RR7"].iloc[0]
+        # RR7: 8 ml / 0.8 = 10 best-value-like doses, 4 ml / 0.4 = 10 originator-like doses.
+        assert row["pct_proxy_best_value"] == 50.0
+        assert row["label"].startswith("PROXY")
+
+    def test_publish(self, report, tmp_path):
+        assert report.publish("") == []
+        written = report.publish(str(tmp_path / "tables"))
+        names = sorted(p.name for p in written)
+        assert "switch_headline.csv" in names and "switch_league.csv" in names
+        assert not any("switch_back" in n and "patients" in n for n in names)
+
+    def test_analyst_switch_backs_are_patient_level_for_this_trust_only(self, report):
+        from dataclasses import replace
+
+        from medlib.switch.uptake import switch_backs
+
+        backs = report.analyst_switch_backs("adalimumab")
+        assert set(backs["trust_code"]) <= {"RR7"}
+        assert "patient_id" in backs.columns
+        # Each trust's list holds its own patients, and together they are every switch-back.
+        per_trust = {
+            t: replace(report, trust_code=t).analyst_switch_backs("adalimumab") for t in TRUSTS
+        }
+        assert all(set(b["trust_code"]) <= {t} for t, b in per_trust.items())
+        activity = report.activity
+        everyone = switch_backs(
+            activity[activity["molecule"] == "adalimumab"], report.result("adalimumab").definition
+        )
+        assert sum(len(b) for b in per_trust.values()) == len(everyone) > 0
+
+    def test_show_methods_run_and_close_figures(self, report, monkeypatch):
+        import matplotlib.pyplot as plt
+
+        import medlib.switch.report as sr
+
+        shown = []
+        monkeypatch.setattr(sr, "_display_markdown", shown.append)
+        monkeypatch.setattr(sr, "_display_table", lambda frame, caption: shown.append(caption))
+        report.show_data_note()
+        report.show_headline()
+        report.show_molecules()
+        report.show_time_to_switch()
+        report.show_vmp_proxy()
+        report.show_doac()
+        assert plt.get_fignums() == []
+        text = "\n".join(shown)
+        assert "### Adalimumab" in text and "### Ustekinumab" in text
+        assert "falls due at the end of Jul 2025" in text
+        assert "DOACs made up" in text
+
+
+class TestParameters:
+    @pytest.mark.parametrize(
+        ("args", "message"),
+        [
+            (("", ["adalimumab"], "2025", 1), "trust_code"),
+            (("RTD", "adalimumab", "2025", 1), "switches: expected a list"),
+            (("RTD", ["adalimumab"], "2030", 1), "target_profile: expected one of 2025, 2017"),
+            (("RTD", ["adalimumab"], "2025", -1), "seed"),
+            (("RTD", ["adalimumab"], "2025", True), "seed"),
+        ],
+    )
+    def test_bad_parameters(self, args, message):
+        with pytest.raises(SwitchReportError, match=message):
+            validate_parameters(*args)
+        with pytest.raises(SwitchReportError, match="tables_dir"):
+            validate_parameters("RTD", ["adalimumab"], "2025", 1, None)
+
+    def test_unknown_molecule_and_trust(self):
+        with pytest.raises(SwitchReportError, match="no definition for 'nivolumab'"):
+            build_switch_report("RTD", ["nivolumab"])
+        with pytest.raises(SwitchReportError, match="'ZZZ' is not a trust in the bundled"):
+            build_switch_report("ZZZ", ["adalimumab"], trusts=["RTD"])
+        with pytest.raises(SwitchReportError, match="'RNL' merged into 'RNN'"):
+            build_switch_report("RNL", ["adalimumab"], trusts=["RTD"])
+
+    def test_trust_without_biologics_gets_a_report_that_says_so(self, monkeypatch, tmp_path):
+        import medlib.switch.report as sr
+        from medlib.render.guard import check_tables_dir
+
+        shown = []
+        monkeypatch.setattr(sr, "_display_markdown", shown.append)
+        monkeypatch.setattr(sr, "_display_table", lambda frame, caption: None)
+        # RX4 is a mental health trust: no biologics in SCMD. R0B calibrates through its
+        # predecessors RLN and RE9.
+        report = build_switch_report("RX4", ["adalimumab"], trusts=["RTD", "R0B"])
+        assert report.activity["trust_code"].isin(["RTD", "R0B"]).all()
+        assert set(report.activity["trust_code"]) == {"RTD", "R0B"}
+        head = report.headline().iloc[0]
+        assert (head["new_status"], head["existing_status"]) == ("no patients", "no patients")
+        assert head["achieved_saving_gbp"] == 0.0
+        assert "has no use of these biologics" in report.data_note()
+        report.show_molecules()
+        report.show_time_to_switch()
+        report.show_vmp_proxy()
+        text = "\n".join(shown)
+        assert "Forecast (adalimumab): no activity" in text
+        tables = report.lead_tables()
+        assert set(tables["switch_league"]["trust_code"]) == {"RTD", "R0B", "RX4"}
+        report.publish(str(tmp_path))
+        assert check_tables_dir(tmp_path) == []
+
+    def test_definitions_are_the_shipped_ones(self):
+        defs = load_switch_definitions()
+        assert {"adalimumab", "ustekinumab"} <= set(defs)
