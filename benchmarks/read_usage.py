@@ -19,8 +19,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from medlib.io.datasets import known_trust_codes, load_dataset
+from medlib.io.datasets import load_dataset
 from medlib.io.usage import read_usage
+from medlib.reference.trusts import known_trust_codes
 
 HEADER = [
     "YEAR_MONTH",

@@ -1,3 +1,23 @@
 """medlib: medicines value workbook for NHS trusts."""
 
+__all__ = [
+    "cli",
+    "context",
+    "engine",
+    "errors",
+    "explorer",
+    "io",
+    "pack_cache",
+    "paths",
+    "polypharmacy",
+    "present",
+    "reference",
+    "render",
+    "spend",
+    "stats",
+    "switch",
+    "synthetic",
+    "validation",
+]
+
 __version__ = "0.1.0"

@@ -11,6 +11,8 @@ from rich.console import Console
 
 from medlib import __version__
 
+__all__ = ["app", "describe_usage", "info", "main", "quarantine_names", "validate"]
+
 app = typer.Typer(
     help="Medicines value workbook: validate data, describe it, render per-trust report packs.",
     no_args_is_help=True,

@@ -1,1 +1,202 @@
-"""The report context: a trust or system resolved once, with its period and data source."""
+"""The report context: a trust or system resolved once, with its period and data source.
+
+Every report notebook declares ``trust_code`` and ``period_end``, turns them into a
+:class:`ReportContext` with :func:`resolve_context`, and hands that one object to its domain's
+``build(context, ...)``. The renderer's pre-flight calls the same checks
+(:func:`check_trust_code`, :func:`check_period_end`) before any kernel starts, so a trust or a
+period is validated in one place, with one message, whichever way the report is run.
+
+Example:
+    >>> context = resolve_context("rtd", "2024-03")
+    >>> context.code, context.period_end_label, f"{context.census_date:%Y-%m-%d}"
+    ('RTD', 'March 2024', '2024-03-31')
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+from medlib.errors import InputError
+from medlib.reference.trusts import UnknownTrustError, normalise_code, trust, trusts_table
+from medlib.validation import parse_month
+
+__all__ = [
+    "COMPARISON_GROUPS",
+    "ReportContext",
+    "check_period_end",
+    "check_trust_code",
+    "resolve_context",
+]
+
+#: Which trusts a report compares with: the trust's NHS region, its ICB, or every trust.
+COMPARISON_GROUPS = ("region", "icb", "national")
+
+
+@dataclass(frozen=True)
+class ReportContext:
+    """What one report is about, resolved once and shared by every section.
+
+    Attributes:
+        code: The trust's ODS code, an ICB code for the ICB's system, or a system's name.
+        name: How pages name it ("The Newcastle upon Tyne Hospitals NHS Foundation Trust",
+            "NHS North East and North Cumbria (10 trusts)").
+        trust_codes: The trusts it covers (one for a trust).
+        is_system: True for a system of trusts.
+        region: NHS England region of the trust (of the first trust for a system), or None.
+        icb_code: Its integrated care board's code, or None.
+        icb_name: Its integrated care board's name, or None.
+        comparison_group: ``region``, ``icb`` or ``national``.
+        period_end: The last month the report shows (first day of the month); no figure is
+            dated after it.
+        data_source: Which data the report reads (a bundled dataset name, or a folder).
+    """
+
+    code: str
+    name: str
+    trust_codes: tuple[str, ...]
+    is_system: bool
+    region: str | None
+    icb_code: str | None
+    icb_name: str | None
+    comparison_group: str
+    period_end: pd.Timestamp
+    data_source: str
+
+    @property
+    def period_end_label(self) -> str:
+        """The period end as pages write it: ``March 2024``."""
+        return f"{self.period_end:%B %Y}"
+
+    @property
+    def census_date(self) -> pd.Timestamp:
+        """The last day of the period end's month (the default audit census date)."""
+        return self.period_end + pd.offsets.MonthEnd(0)
+
+
+def check_period_end(value: object) -> pd.Timestamp:
+    """The one check of a report's ``period_end``: a month written ``YYYY-MM``.
+
+    Raises:
+        InputError: The value is not a month.
+    """
+    return parse_month(value, "period_end")
+
+
+def check_trust_code(code: object, known: Mapping[str, str | None] | None = None) -> str:
+    """The one check of a report's trust: in the reference, and not merged into another.
+
+    Args:
+        code: An ODS trust code.
+        known: ``{trust_code: successor_code or None}`` to check against instead of the bundled
+            reference (the renderer's tests pass their own).
+
+    Returns:
+        The code as the reference writes it.
+
+    Raises:
+        UnknownTrustError: The code is not a trust, or the trust merged into another (the
+            message names the successor to report on instead).
+    """
+    if not isinstance(code, str) or not code.strip():
+        raise UnknownTrustError(f"trust_code must be an ODS trust code such as 'RTD', got {code!r}")
+    if known is None:
+        successor = trust(code).successor_code
+        wanted = normalise_code(code)
+    else:
+        wanted = normalise_code(code)
+        if wanted not in known:
+            close = difflib.get_close_matches(wanted, list(known), n=3, cutoff=0.6)
+            hint = f" (did you mean {', '.join(map(repr, close))}?)" if close else ""
+            raise UnknownTrustError(
+                f"{wanted!r} is not a trust in the bundled trusts reference{hint}; expected an "
+                "ODS trust code such as 'RTD'"
+            )
+        successor = known[wanted]
+    if successor:
+        raise UnknownTrustError(f"{wanted!r} merged into {successor!r}; use {successor!r} instead")
+    return wanted
+
+
+def resolve_context(
+    trust_code: str,
+    period_end: object,
+    *,
+    comparison_group: str = "region",
+    data_source: str = "bundled",
+    system_trusts: Sequence[str] = (),
+) -> ReportContext:
+    """Resolve a report's subject, period and data source once.
+
+    Args:
+        trust_code: An ODS trust code; an ICB code (e.g. ``"QHM"``) for the system of that
+            ICB's current trusts; or a system's name when ``system_trusts`` is given.
+        period_end: The last month of the report, ``"YYYY-MM"``.
+        comparison_group: ``region``, ``icb`` or ``national``.
+        data_source: What the report reads (a bundled dataset name, or a folder).
+        system_trusts: The member trusts of a system named ``trust_code``.
+
+    Returns:
+        The frozen context.
+
+    Raises:
+        UnknownTrustError: The trust (or a system member) is unknown or merged.
+        InputError: The period is not a month, or the comparison group is unknown.
+    """
+    end = check_period_end(period_end)
+    if comparison_group not in COMPARISON_GROUPS:
+        raise InputError(
+            f"comparison_group must be one of {list(COMPARISON_GROUPS)}, got {comparison_group!r}"
+        )
+    if not isinstance(trust_code, str) or not trust_code.strip():
+        raise UnknownTrustError(
+            f"trust_code must be an ODS trust code such as 'RTD', got {trust_code!r}"
+        )
+    common = {"comparison_group": comparison_group, "period_end": end, "data_source": data_source}
+    if system_trusts:
+        members = tuple(dict.fromkeys(check_trust_code(c) for c in system_trusts))
+        first = trust(members[0])
+        label = trust_code.strip()
+        icb_names = dict(zip(trusts_table()["icb_code"], trusts_table()["icb_name"], strict=True))
+        system = icb_names.get(label.upper()) or f"the {label} system"
+        return ReportContext(
+            code=label,
+            name=f"{system} ({len(members)} trusts)",
+            trust_codes=members,
+            is_system=True,
+            region=first.region,
+            icb_code=first.icb_code,
+            icb_name=first.icb_name,
+            **common,
+        )
+    code = normalise_code(trust_code)
+    table = trusts_table()
+    current = table[table["successor_code"].isna()]
+    icb_members = current.loc[current["icb_code"] == code, "trust_code"]
+    if len(icb_members) and code not in set(table["trust_code"]):
+        first = trust(icb_members.iloc[0])
+        return ReportContext(
+            code=code,
+            name=f"{first.icb_name} ({len(icb_members)} trusts)",
+            trust_codes=tuple(sorted(icb_members)),
+            is_system=True,
+            region=first.region,
+            icb_code=code,
+            icb_name=first.icb_name,
+            **common,
+        )
+    code = check_trust_code(code)
+    found = trust(code)
+    return ReportContext(
+        code=code,
+        name=found.name,
+        trust_codes=(code,),
+        is_system=False,
+        region=found.region,
+        icb_code=found.icb_code,
+        icb_name=found.icb_name,
+        **common,
+    )

@@ -16,6 +16,8 @@ import pandas as pd
 
 from medlib.errors import MedlibError
 
+__all__ = ["BackendError", "connect", "monthly_usage", "register", "to_pandas"]
+
 BACKENDS = ("duckdb", "pyspark")
 
 

@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, ParamSpec, TypeVar
 if TYPE_CHECKING:
     from joblib import Memory
 
+__all__ = ["CACHE_ENV", "cache_dir", "pack_cached"]
+
 #: Environment variable naming the folder that shared results are cached in.
 CACHE_ENV = "MEDLIB_PACK_CACHE"
 

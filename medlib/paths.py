@@ -4,6 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+__all__ = [
+    "DATA_DIR",
+    "NOTEBOOKS_DIR",
+    "PACKAGE_DIR",
+    "PARAMETERS_DIR",
+    "PROJECT_ROOT",
+    "REFERENCE_DIR",
+    "REPORTS_DIR",
+]
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 DATA_DIR = PACKAGE_DIR / "data"
 REFERENCE_DIR = PACKAGE_DIR / "reference"

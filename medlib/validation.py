@@ -15,6 +15,8 @@ import pandas as pd
 
 from medlib.errors import InputError, MissingColumnsError
 
+__all__ = ["parse_month", "require_columns", "require_frame", "require_numeric"]
+
 _MONTH = re.compile(r"^(\d{4})-(\d{2})(?:-01)?$")
 
 

@@ -51,7 +51,7 @@ def write_notebook(path: Path, parameters: str, *cells: str, markdown: str = "")
 def good_notebook(folder: Path, name: str = "good", table_name: str = "demo_table") -> Path:
     """Succeeds: shows a chart, publishes one table named ``table_name`` and warns once."""
     params = (
-        f'trust_code: str = "RTD"\ntables_dir: str = ""\nscale: float = 1.0\n'
+        f'trust_code: str = "RTD"\nperiod_end: str = "2024-03"\ntables_dir: str = ""\nscale: float = 1.0\n'
         f'table_name: str = "{table_name}"'
     )
     warning = 'import warnings\nwarnings.warn("analyst-only warning")'
@@ -60,13 +60,13 @@ def good_notebook(folder: Path, name: str = "good", table_name: str = "demo_tabl
 
 def raising_notebook(folder: Path, name: str = "fragile", bad_trust: str = "RTF") -> Path:
     """Raises ValueError for ``bad_trust`` only; writes a table for the others."""
-    params = 'organisation: str = "RTD"\ntables_dir: str = ""'
+    params = 'trust_code: str = "RTD"\nperiod_end: str = "2024-03"\ntables_dir: str = ""'
     body = (
-        f'if organisation == "{bad_trust}":\n'
-        f'    raise ValueError("no data for " + organisation)\n'
+        f'if trust_code == "{bad_trust}":\n'
+        f'    raise ValueError("no data for " + trust_code)\n'
         "import pandas as pd\n"
         "from medlib.present.outputs import publish_tables\n"
-        'publish_tables({"fragile_table": pd.DataFrame({"trust_code": [organisation]})}, '
+        'publish_tables({"fragile_table": pd.DataFrame({"trust_code": [trust_code]})}, '
         "tables_dir)\n"
         'print("done")'
     )
@@ -75,13 +75,16 @@ def raising_notebook(folder: Path, name: str = "fragile", bad_trust: str = "RTF"
 
 def sleeping_notebook(folder: Path, name: str = "sleepy", seconds: float = 60) -> Path:
     """Sleeps ``seconds`` (longer than a test's timeout)."""
-    params = f'trust_code: str = "RTD"\ntables_dir: str = ""\nseconds: float = {seconds}'
+    params = (
+        f'trust_code: str = "RTD"\nperiod_end: str = "2024-03"\ntables_dir: str = ""\n'
+        f"seconds: float = {seconds}"
+    )
     return write_notebook(folder / f"{name}.ipynb", params, "import time\ntime.sleep(seconds)")
 
 
 def leaking_notebook(folder: Path, name: str = "leaky", leak: str = "id") -> Path:
     """Prints a patient id (``leak="id"``), a bare count (``"count"``) or tables a small count."""
-    params = 'trust_code: str = "RTD"\ntables_dir: str = ""'
+    params = 'trust_code: str = "RTD"\nperiod_end: str = "2024-03"\ntables_dir: str = ""'
     code = {
         "id": 'print("first patient: P0012345")',
         "count": 'print("3 patients were on the old product")',
@@ -95,7 +98,7 @@ def leaking_notebook(folder: Path, name: str = "leaky", leak: str = "id") -> Pat
 
 def dying_notebook(folder: Path, marker: Path, name: str = "dies_once") -> Path:
     """Kills its own kernel the first time it runs (``marker`` records that it has)."""
-    params = 'trust_code: str = "RTD"\ntables_dir: str = ""'
+    params = 'trust_code: str = "RTD"\nperiod_end: str = "2024-03"\ntables_dir: str = ""'
     body = (
         "import os, pathlib, signal\n"
         f"marker = pathlib.Path({str(marker)!r})\n"
@@ -128,7 +131,7 @@ def sharing_notebook(folder: Path, name: str = "sharing") -> Path:
     """Tables whether the render gave it a shared-work folder, whether the shared DOAC fit was
     already there when it started (it is for every report after the first), and whether the
     kernel keeps IPython history."""
-    params = 'trust_code: str = "RTD"\ntables_dir: str = ""'
+    params = 'trust_code: str = "RTD"\nperiod_end: str = "2024-03"\ntables_dir: str = ""'
     body = (
         "import pandas as pd\n"
         "from medlib.present.outputs import publish_tables\n"

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from medlib.context import resolve_context
 from medlib.pack_cache import CACHE_ENV, cache_dir, pack_cached
 from medlib.polypharmacy import report as poly_report
-from medlib.spend.report import SpendReport
-from medlib.switch.report import build_switch_report
+from medlib.spend.report import build
+from medlib.switch.report import build as build_switch
 
 CALLS: list[tuple[int, int]] = []
 
@@ -66,8 +67,8 @@ def _switch_tables(trust: str) -> dict[str, pd.DataFrame]:
         ],
         columns=["trust_code", "molecule", "patients"],
     )
-    report = build_switch_report(
-        trust,
+    report = build_switch(
+        resolve_context(trust, "2025-03"),
         ["adalimumab", "ustekinumab"],
         "2025",
         11,
@@ -75,7 +76,7 @@ def _switch_tables(trust: str) -> dict[str, pd.DataFrame]:
         volumes=volumes,
         trust_names=SWITCH_NAMES,
     )
-    return report.lead_tables()
+    return report.tables()
 
 
 def _alone_and_shared(
@@ -103,7 +104,9 @@ def test_switch_report_is_the_same_with_shared_work(monkeypatch, tmp_path):
 
 
 def _poly_tables(organisation: str) -> dict[str, pd.DataFrame]:
-    audit = poly_report.load_audit(organisation, "2024-03-31", 18, 120, 2025)
+    audit = poly_report.load_audit(
+        resolve_context(organisation, "2024-03"), "2024-03-31", 18, 120, 2025
+    )
     return {
         "headline": poly_report.headline_table(audit),
         "pincer": poly_report.pincer_table(audit),
@@ -116,21 +119,37 @@ def test_polypharmacy_audit_is_the_same_with_shared_work(monkeypatch, tmp_path):
     assert not alone["RTD"]["headline"].equals(alone["RR7"]["headline"])
 
 
-def test_polypharmacy_shared_flags_follow_edits_to_the_patient_files(tmp_path):
+def test_polypharmacy_audit_in_a_render_follows_edits_to_the_patient_files(in_render, tmp_path):
     folder = tmp_path / "extract"
     folder.mkdir()
-    (folder / "patients.csv").write_text("patient_id\n1\n", encoding="utf-8")
-    before = poly_report._fingerprint(str(folder))
-    (folder / "patients.csv").write_text("patient_id\n1\n2\n", encoding="utf-8")
-    after = poly_report._fingerprint(str(folder))
-    assert [entry[:2] for entry in before] == [("patients.csv", 13)]
-    assert [entry[:2] for entry in after] == [("patients.csv", 15)]
-    assert poly_report._fingerprint("") == ()
+    for name, text in (
+        (
+            "medications",
+            "patient_id,dmd_code,medicine_name,bnf_code,start_date,end_date\n"
+            "p1,321745007,Amitriptyline 10mg tablets,0403010B0AAAGAG,2023-01-01,\n",
+        ),
+        ("conditions", "patient_id,snomed_code,date,resolved_date\n"),
+        ("tests", "patient_id,snomed_code,date,value,unit\n"),
+    ):
+        (folder / f"{name}.csv").write_text(text, encoding="utf-8")
+    patients = folder / "patients.csv"
+    patients.write_text("patient_id,trust_code,age,sex\np1,RTD,70,F\n", encoding="utf-8")
+    context = resolve_context("RTD", "2024-03")
+    before = poly_report.load_audit(context, patient_data_dir=str(folder))
+    assert in_render.is_dir()  # the shared work was stored
+    # Same arguments, edited file: the stored result must not be reused.
+    patients.write_text(
+        "patient_id,trust_code,age,sex\np1,RTD,70,F\np2,RR7,45,M\n", encoding="utf-8"
+    )
+    after = poly_report.load_audit(context, patient_data_dir=str(folder))
+    assert before.organisations == ["RTD"]
+    assert after.organisations == ["RR7", "RTD"]
+    assert after.tables.patients["patient_id"].tolist() == ["p1", "p2"]
 
 
 def test_spend_report_is_the_same_with_shared_work(monkeypatch, tmp_path):
     def tables(trust: str) -> dict[str, pd.DataFrame]:
-        report = SpendReport(trust, "2024-03")
+        report = build(resolve_context(trust, "2024-03", data_source="scmd_lithium"))
         return {"fy": report.spend_by_financial_year(), "molecule": report.by_molecule()}
 
     alone = _alone_and_shared(monkeypatch, tmp_path, tables, ("RTD", "RR7"))

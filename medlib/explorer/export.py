@@ -20,6 +20,8 @@ from medlib.present.outputs import atomic_write_text
 if TYPE_CHECKING:
     from medlib.explorer.state import Explorer
 
+__all__ = ["selection_table", "write_view"]
+
 
 def selection_table(ex: Explorer) -> pd.DataFrame:
     """The selection as ``setting, value`` rows (for the workbook's last sheet)."""

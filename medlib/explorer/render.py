@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
     from medlib.explorer.state import Explorer
 
+__all__ = ["figure_png", "view_figure"]
+
 #: Resolution of the PNG shown in the explorer (lower than print: it redraws on every change).
 SCREEN_DPI = 80
 

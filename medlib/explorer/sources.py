@@ -24,6 +24,19 @@ from medlib.reference.trusts import map_to_successor
 from medlib.spend.measures import BNF_CHAPTERS, UNKNOWN, with_product_attributes
 from medlib.validation import require_columns
 
+__all__ = [
+    "BUNDLED_DATASETS",
+    "COMPARATOR_LABELS",
+    "TRUST_COLUMNS",
+    "ExplorerError",
+    "Focus",
+    "PatientSource",
+    "UsageSource",
+    "bnf_section_label",
+    "lineage_from_trusts",
+    "patient_months",
+]
+
 #: Bundled usage extracts the explorer offers, with a short label for menus.
 BUNDLED_DATASETS = {
     "scmd_lithium": "Lithium (SCMD 2019-04 to 2024-03, with indicative cost)",

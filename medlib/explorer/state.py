@@ -66,6 +66,17 @@ from medlib.validation import parse_month
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+__all__ = [
+    "CHARTS",
+    "COMPARISONS",
+    "MEASURES",
+    "TABLE_COLUMNS",
+    "Explorer",
+    "Measure",
+    "MeasureData",
+    "Selection",
+]
+
 
 @dataclass(frozen=True)
 class Measure:

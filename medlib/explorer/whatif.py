@@ -29,6 +29,8 @@ from medlib.switch import savings
 from medlib.switch.definitions import SwitchDefinition
 from medlib.validation import parse_month
 
+__all__ = ["WhatIf", "scmd_units_per_month"]
+
 #: Months of SCMD data averaged for the default monthly volume.
 VOLUME_MONTHS = 6
 

@@ -25,6 +25,8 @@ from medlib.explorer.state import CHARTS, COMPARISONS, MEASURES, Explorer, Measu
 from medlib.explorer.whatif import WhatIf, scmd_units_per_month
 from medlib.switch.definitions import SwitchDefinition
 
+__all__ = ["ALL_PRODUCTS", "ExplorerPanel", "WhatIfPanel", "explore", "format_table", "table_html"]
+
 ALL_PRODUCTS = "All products in the dataset"
 _NO_SYSTEM = "(none: show trusts)"
 #: Volume used when the data cannot supply one (the analyst should type their own).

@@ -20,6 +20,8 @@ import pandas as pd
 from medlib.paths import DATA_DIR, REFERENCE_DIR
 from medlib.reference.trusts import trust_lineage, trusts_table
 
+__all__ = ["USAGE_FILES", "dataset_names", "describe_usage", "high_cost_molecules", "load_dataset"]
+
 #: Bundled SCMD extracts: dataset name -> (file, description).
 USAGE_FILES = {
     "scmd_lithium": (

@@ -34,6 +34,8 @@ from medlib.io.usage import (
     year_out_of_range,
 )
 
+__all__ = ["HCD_COLUMNS", "empty_hcd_activity", "read_hcd_activity", "validate_hcd_activity"]
+
 HCD_COLUMNS = [
     "patient_id",
     "trust_code",

@@ -25,6 +25,18 @@ import pandas as pd
 
 from medlib.errors import InputError
 
+__all__ = [
+    "CONDITION_COLUMNS",
+    "MEDICATION_COLUMNS",
+    "OPTIONAL_COLUMNS",
+    "PATIENT_COLUMNS",
+    "TABLE_COLUMNS",
+    "TEST_COLUMNS",
+    "PatientDataError",
+    "PatientTables",
+    "check_patient_tables",
+]
+
 PATIENT_COLUMNS = ["patient_id", "trust_code", "age", "sex"]
 MEDICATION_COLUMNS = [
     "patient_id",

@@ -44,6 +44,17 @@ from medlib.io.usage import (
 )
 from medlib.reference.trusts import normalise_codes
 
+__all__ = [
+    "PatientFolderResult",
+    "PatientLoadResult",
+    "PatientLoadSummary",
+    "read_conditions",
+    "read_medications",
+    "read_patient_folder",
+    "read_patients",
+    "read_tests",
+]
+
 FILE_STEMS = ("patients", "medications", "conditions", "tests")
 _PATIENT_ID = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
 _ODS = re.compile(r"^[A-Z0-9]{3,5}$")

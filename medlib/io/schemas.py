@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import pandera.pandas as pa
 
+__all__ = ["PRODUCTS_SCHEMA", "USAGE_COLUMNS", "USAGE_SCHEMA"]
+
 USAGE_COLUMNS = [
     "year_month",
     "trust_code",

@@ -38,6 +38,23 @@ from medlib.errors import MedlibError
 from medlib.io.schemas import USAGE_COLUMNS, USAGE_SCHEMA
 from medlib.reference.trusts import normalise_codes
 
+__all__ = [
+    "QUARANTINE_COLUMNS",
+    "LoadResult",
+    "LoadSummary",
+    "UnusableFileError",
+    "as_text",
+    "check_row_balance",
+    "out_of_range_reason",
+    "parse_numbers",
+    "read_text_table",
+    "read_usage",
+    "reason_counts",
+    "reason_lines",
+    "row_balance_line",
+    "year_out_of_range",
+]
+
 QUARANTINE_COLUMNS = ["file", "line", "column", "value", "reason"]
 #: Years a date may fall in. Anything else is a typing error or a sentinel such as 9999-12-31,
 #: and beyond 2262 it would not fit the nanosecond timestamps the tables use.

@@ -34,6 +34,8 @@ import pandas as pd
 from medlib.errors import InputError
 from medlib.paths import REFERENCE_DIR
 
+__all__ = ["ScaleError", "ScaleLike", "load_scale", "match_medications", "patient_burden"]
+
 ACB_SCALE_PATH = REFERENCE_DIR / "acb_scale.csv"
 ACB_CITATION = (
     "Anticholinergic Cognitive Burden Scale, 2012 update, Aging Brain Care "

@@ -39,6 +39,23 @@ from medlib.polypharmacy import acb
 from medlib.reference.lookback import Window, day_window, episode_overlaps, month_window
 from medlib.validation import parse_month
 
+__all__ = [
+    "AGE_BANDS",
+    "COMPARATORS",
+    "COMPARATOR_KEYS",
+    "COUNTED_CHAPTERS",
+    "Comparator",
+    "age_band",
+    "chemical_substance",
+    "comparator_flags",
+    "comparator_summary",
+    "counts_as_medicine",
+    "current_medications",
+    "group_of",
+    "load_groups",
+    "monthly_comparators",
+]
+
 #: BNF chapters counted as medicines by the NHSBSA comparators.
 COUNTED_CHAPTERS = (1, 2, 3, 4, 6, 7, 8, 9, 10)
 AGE_BANDS = ("under 65", "65-74", "75-84", "85+")

@@ -73,6 +73,8 @@ from medlib.reference.pincer_definitions import (
     load_codelists,
 )
 
+__all__ = ["pincer_flags", "pincer_summary"]
+
 
 def _patients_with(ids: pd.Series, index: pd.Index) -> pd.Series:
     return pd.Series(index.isin(set(ids)), index=index)

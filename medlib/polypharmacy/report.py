@@ -1,4 +1,10 @@
-"""Section calls for the polypharmacy and prescribing-safety audit notebook.
+"""The polypharmacy and prescribing-safety audit: its sections, tables and sentences.
+
+``notebooks/polypharmacy_audit.ipynb`` resolves a :class:`~medlib.context.ReportContext`,
+calls :func:`build` and shows one section per cell; :meth:`AuditReport.tables` are written once
+at the end. The census date defaults to the last day of the context's period end, and may not
+be later than it. The functions below (:func:`load_audit`, :func:`headline_table`, ...) are the
+analyst's API to the same numbers.
 
 Every table and chart label here is lead-facing, so every patient count goes through
 :mod:`medlib.present.disclosure` (1-7 shown as ``*``, other counts rounded to the nearest 5,
@@ -13,14 +19,14 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from IPython.display import Markdown
 
+from medlib.context import ReportContext
 from medlib.errors import InputError
 from medlib.io.patient_tables import PatientTables
 from medlib.pack_cache import pack_cached
@@ -28,6 +34,7 @@ from medlib.polypharmacy import comparators, pincer
 from medlib.polypharmacy.review_list import assert_lead_facing
 from medlib.present import charts, disclosure
 from medlib.present.outputs import publish_tables
+from medlib.present.sections import Report, Section, Table
 from medlib.present.style import (
     NHS_BLUE,
     NHS_DARK_GREY,
@@ -38,8 +45,38 @@ from medlib.present.style import (
 )
 from medlib.reference import pincer_definitions
 from medlib.reference.lookback import to_day
-from medlib.reference.trusts import normalise_code
+from medlib.reference.trusts import normalise_code, trust_names
 from medlib.stats import peer_comparison
+
+__all__ = [
+    "ACB_KEYS",
+    "COMBINATION_KEYS",
+    "FUNNEL_INDICATOR",
+    "MEDICINE_BANDS",
+    "AuditReport",
+    "PolyAudit",
+    "SharedFlags",
+    "acb_table",
+    "audit_from_tables",
+    "build",
+    "census_for",
+    "check_parameters",
+    "combinations_table",
+    "comparators_by_group",
+    "data_statement",
+    "disclosed_mean",
+    "headline_sentences",
+    "headline_table",
+    "indicator_label",
+    "load_audit",
+    "medicines_by_age",
+    "medicines_by_age_chart",
+    "pincer_funnel_chart",
+    "pincer_funnel_table",
+    "pincer_table",
+    "publish_lead_tables",
+    "shared_flags",
+]
 
 #: Medicine-count bands shown in the distribution by age band.
 MEDICINE_BANDS = ((0, 4, "0-4"), (5, 7, "5-7"), (8, 9, "8-9"), (10, 14, "10-14"), (15, None, "15+"))
@@ -81,18 +118,14 @@ class PolyAudit:
         return sorted(self.tables.patients["trust_code"].unique())
 
 
-def check_parameters(
-    organisation: str, census_date: str, min_age: int, max_age: int, seed: int
-) -> None:
-    """Validate the notebook's parameters before any work starts.
+def check_parameters(census_date: object, min_age: int, max_age: int, seed: int) -> None:
+    """Validate the audit's options before any work starts.
+
+    The trust and the period are checked once, by :func:`medlib.context.resolve_context`.
 
     Raises:
         InputError: Naming the parameter, what it was and what is expected.
     """
-    if not isinstance(organisation, str) or not organisation.strip():
-        raise InputError(
-            f"organisation must be a trust ODS code such as 'RTD', got {organisation!r}"
-        )
     to_day(census_date, "census_date")
     for name, value in (("min_age", min_age), ("max_age", max_age), ("seed", seed)):
         if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < 0:
@@ -101,17 +134,27 @@ def check_parameters(
         raise InputError(f"min_age ({min_age}) must not be above max_age ({max_age})")
 
 
-def _trust_name(code: str) -> str:
-    from medlib.io.datasets import load_dataset
+def census_for(context: ReportContext, census_date: str = "") -> pd.Timestamp:
+    """The audit's census date: the end of the period end's month unless given.
 
-    trusts = load_dataset("trusts")
-    hit = trusts.loc[trusts["trust_code"] == code, "trust_name"]
-    return str(hit.iloc[0]) if len(hit) else code
+    Raises:
+        InputError: The census date is after the end of the report's period.
+    """
+    if not census_date:
+        return context.census_date
+    census = to_day(census_date, "census_date")
+    if census > context.census_date:
+        raise InputError(
+            f"census_date {census.date()} is after the report's period end "
+            f"({context.period_end_label}); use a date up to {context.census_date.date()} or "
+            "leave it empty for the end of the period"
+        )
+    return census
 
 
 def load_audit(
-    organisation: str = "RTD",
-    census_date: str = "2024-03-31",
+    context: ReportContext,
+    census_date: str = "",
     min_age: int = 18,
     max_age: int = 120,
     seed: int = 2025,
@@ -120,8 +163,8 @@ def load_audit(
     """Load (or generate) the patient tables and compute every flag once.
 
     Args:
-        organisation: Trust ODS code the report is for.
-        census_date: Census date ``YYYY-MM-DD``.
+        context: The report's trust and period end (a single trust).
+        census_date: Census date ``YYYY-MM-DD``; empty for the last day of the period end.
         min_age: Youngest age included.
         max_age: Oldest age included.
         seed: Seed of the synthetic data (used when ``patient_data_dir`` is empty).
@@ -129,14 +172,20 @@ def load_audit(
             ``conditions.csv`` and ``tests.csv``; empty uses synthetic patients.
 
     Raises:
-        InputError: A parameter is invalid or the organisation has no patients in the data.
+        InputError: A parameter is invalid, the context is a system, or the trust has no
+            patients in the data.
     """
-    check_parameters(organisation, census_date, min_age, max_age, seed)
-    census = to_day(census_date, "census_date")
+    census = census_for(context, census_date)
+    check_parameters(census, min_age, max_age, seed)
+    if context.is_system:
+        raise InputError(
+            f"trust_code: the audit is for one trust; {context.code!r} is a system of "
+            f"{len(context.trust_codes)} trusts"
+        )
     folder = patient_data_dir
     ages = int(min_age), int(max_age)
     flags = shared_flags(census, *ages, int(seed), folder, _fingerprint(folder))
-    return _audit(flags, organisation, census, min_age, max_age)
+    return _audit(flags, context.code, census, min_age, max_age, context.name)
 
 
 @dataclass(frozen=True)
@@ -233,7 +282,7 @@ def audit_from_tables(
     census = to_day(census_date, "census_date")
     _check_organisation(tables, organisation, min_age, max_age)
     flags = _flags(tables, census, int(min_age), int(max_age), source, synthetic)
-    return _audit(flags, organisation, census, min_age, max_age)
+    return _audit(flags, organisation, census, min_age, max_age, trust_names().get(organisation))
 
 
 def _check_organisation(
@@ -250,13 +299,18 @@ def _check_organisation(
 
 
 def _audit(
-    flags: SharedFlags, organisation: str, census: pd.Timestamp, min_age: int, max_age: int
+    flags: SharedFlags,
+    organisation: str,
+    census: pd.Timestamp,
+    min_age: int,
+    max_age: int,
+    name: str | None,
 ) -> PolyAudit:
     organisation = normalise_code(organisation)
     _check_organisation(flags.tables, organisation, min_age, max_age)
     return PolyAudit(
         organisation=organisation,
-        organisation_name=_trust_name(organisation),
+        organisation_name=name or organisation,
         census_date=census,
         min_age=int(min_age),
         max_age=int(max_age),
@@ -306,7 +360,7 @@ def publish_lead_tables(tables: Mapping[str, pd.DataFrame], tables_dir: str) -> 
 # --------------------------------------------------------------------------- prose
 
 
-def data_statement(audit: PolyAudit) -> Markdown:
+def data_statement(audit: PolyAudit) -> str:
     """Where the figures come from, how many patients, and the disclosure policy."""
     pats = audit.tables.patients
     mine = int((pats["trust_code"] == audit.organisation).sum())
@@ -317,7 +371,7 @@ def data_statement(audit: PolyAudit) -> Markdown:
         if audit.synthetic
         else f"These figures come from the {audit.source} loaded for this run."
     )
-    return Markdown(
+    return (
         f"{what}\n\n"
         f"Census date {audit.census_date.date()}; patients aged {audit.min_age}-{audit.max_age}. "
         f"{audit.organisation_name} ({audit.organisation}): {_count_phrase(mine)} patients; "
@@ -326,7 +380,7 @@ def data_statement(audit: PolyAudit) -> Markdown:
     )
 
 
-def headline_sentences(audit: PolyAudit) -> Markdown:
+def headline_sentences(audit: PolyAudit) -> str:
     """The headline comparators for the trust against all organisations, in plain English."""
     flags = audit.comparators
     mine = flags[flags["trust_code"] == audit.organisation]
@@ -385,7 +439,7 @@ def headline_sentences(audit: PolyAudit) -> Markdown:
         line("anticoagulant_antiplatelet", "An anticoagulant together with an antiplatelet"),
         line("falls_3plus", "3 or more falls-risk medicines"),
     ]
-    return Markdown("\n".join(lines))
+    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- tables
@@ -715,3 +769,65 @@ def pincer_funnel_chart(audit: PolyAudit, key: str = "gi_bleed") -> plt.Figure:
         else [],
         subtitle=subtitle,
     )
+
+
+# --------------------------------------------------------------------------- the report
+
+
+#: The PINCER composite whose funnel plot the report shows.
+FUNNEL_INDICATOR = "gi_bleed"
+
+
+class AuditReport(Report):
+    """The audit notebook's sections and tables for one trust.
+
+    Args:
+        context: The report's trust and period end.
+        audit: The computed audit (from :func:`load_audit` or :func:`audit_from_tables`).
+    """
+
+    def __init__(self, context: ReportContext, audit: PolyAudit) -> None:
+        self.context = context
+        self.audit = audit
+
+    def sections(self) -> dict[str, Callable[[], Section]]:
+        """The notebook's sections, in page order."""
+        audit = self.audit
+        return {
+            "data_statement": lambda: Section(data_statement(audit)),
+            "headline": lambda: Section(headline_sentences(audit)),
+            "comparators": lambda: Section(Table(headline_table(audit))),
+            "medicines_by_age": lambda: Section(
+                medicines_by_age_chart(medicines_by_age(audit), audit)
+            ),
+            "acb": lambda: Section(Table(acb_table(audit))),
+            "combinations": lambda: Section(Table(combinations_table(audit))),
+            "pincer": lambda: Section(Table(pincer_table(audit))),
+            "pincer_funnel": lambda: Section(pincer_funnel_chart(audit, FUNNEL_INDICATOR)),
+        }
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Every lead-facing table, each checked to carry no identifier or small count."""
+        audit = self.audit
+        tables = {
+            "poly_headline": headline_table(audit),
+            "poly_medicines_by_age": medicines_by_age(audit),
+            "poly_acb": acb_table(audit),
+            "poly_combinations": combinations_table(audit),
+            "poly_pincer": pincer_table(audit),
+            "poly_pincer_funnel": pincer_funnel_table(audit, FUNNEL_INDICATOR),
+        }
+        for name, table in tables.items():
+            assert_lead_facing(name, table)
+        return tables
+
+
+def build(context: ReportContext, **options: object) -> AuditReport:
+    """The audit report for a resolved context.
+
+    Args:
+        context: From :func:`medlib.context.resolve_context`.
+        **options: ``census_date``, ``min_age``, ``max_age``, ``seed``, ``patient_data_dir``
+            (see :func:`load_audit`).
+    """
+    return AuditReport(context, load_audit(context, **options))

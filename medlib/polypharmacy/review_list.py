@@ -18,6 +18,8 @@ from medlib.polypharmacy import acb, comparators, pincer
 from medlib.reference import pincer_definitions
 from medlib.reference.lookback import lookback, to_day
 
+__all__ = ["ANALYST_ONLY", "analyst_review_list", "assert_lead_facing"]
+
 ANALYST_ONLY = "ANALYST ONLY: patient-level, do not publish or send to leads"
 REVIEW_COLUMNS = ["patient_id", "trust_code", "age", "sex", "flag", "title", "reason"]
 _IDENTIFYING = ("patient_id",)

@@ -32,6 +32,17 @@ from medlib.stats.peer_comparison import FunnelResult
 from medlib.stats.spc import ASSURANCE_TEXT, VARIATION_TEXT, SpcResult
 from medlib.validation import require_columns
 
+__all__ = [
+    "bar_chart",
+    "close_all",
+    "decile_chart",
+    "forecast_chart",
+    "funnel_chart",
+    "money_formatter",
+    "spc_chart",
+    "stacked_bar_chart",
+]
+
 
 def money_formatter(decimals: int = 0) -> FuncFormatter:
     """Axis formatter for pounds: 1234 -> "£1,234", 1.5m -> "£1.5m"."""
@@ -353,15 +364,3 @@ def forecast_chart(
 def close_all() -> None:
     """Close every open figure (for scripts and tests that make many charts)."""
     plt.close("all")
-
-
-__all__ = [
-    "bar_chart",
-    "close_all",
-    "decile_chart",
-    "forecast_chart",
-    "funnel_chart",
-    "money_formatter",
-    "spc_chart",
-    "stacked_bar_chart",
-]

@@ -14,6 +14,17 @@ from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
+__all__ = [
+    "POLICY",
+    "SMALL_MAX",
+    "SUPPRESSED",
+    "disclose_count",
+    "disclose_counts",
+    "disclose_percentage",
+    "disclose_table",
+    "is_suppressed",
+]
+
 SUPPRESSED = "*"
 SMALL_MAX = 7
 ROUND_TO = 5

@@ -14,6 +14,8 @@ from matplotlib.figure import Figure
 from matplotlib.text import Text
 from matplotlib.transforms import Bbox
 
+__all__ = ["clipped_text", "png_bytes", "show_figure"]
+
 
 def png_bytes(fig: Figure) -> bytes:
     """The figure as PNG at its own size and resolution, drawn once."""

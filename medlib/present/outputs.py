@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
+__all__ = ["atomic_write_text", "publish_tables"]
+
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
 

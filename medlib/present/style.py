@@ -10,6 +10,20 @@ from contextlib import contextmanager
 
 from cycler import cycler
 
+__all__ = [
+    "NHS_BLUE",
+    "NHS_DARK_GREY",
+    "NHS_GREEN",
+    "NHS_LIGHT_BLUE",
+    "NHS_MID_GREY",
+    "NHS_ORANGE",
+    "NHS_PALE_GREY",
+    "NHS_PURPLE",
+    "NHS_RED",
+    "PALETTE",
+    "chart_style",
+]
+
 NHS_BLUE = "#005EB8"
 NHS_DARK_BLUE = "#003087"
 NHS_BRIGHT_BLUE = "#0072CE"

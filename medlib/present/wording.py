@@ -19,6 +19,7 @@ from medlib.reference.financial_years import fy_label
 __all__ = [
     "MISSING",
     "format_count",
+    "format_disclosed_pct",
     "format_financial_year",
     "format_gbp",
     "format_month",
@@ -30,7 +31,7 @@ __all__ = [
 #: How a missing value reads in prose and tables.
 MISSING = "not available"
 
-Rounding = Literal["prose", "whole", "estimate"]
+Rounding = Literal["prose", "whole", "pence", "estimate"]
 
 
 def _missing(value: object) -> bool:
@@ -48,8 +49,8 @@ def format_gbp(value: float | None, rounding: Rounding = "prose") -> str:
     Args:
         value: An amount in pounds (may be negative or missing).
         rounding: ``"prose"``: whole pounds below £1m, one decimal of millions from £1m;
-            ``"whole"``: every pound with thousands separators; ``"estimate"``: nearest £10,
-            or nearest £1,000 from £10,000.
+            ``"whole"``: every pound with thousands separators; ``"pence"``: to the penny;
+            ``"estimate"``: nearest £10, or nearest £1,000 from £10,000.
 
     Returns:
         The amount as text, ``not available`` when missing.
@@ -70,10 +71,12 @@ def format_gbp(value: float | None, rounding: Rounding = "prose") -> str:
         return f"{'-' if number < 0 and rounded else ''}£{rounded:,.0f}"
     if rounding == "prose" and amount >= 1e6:
         return f"{'-' if number < 0 else ''}£{amount / 1e6:,.1f}m"
-    if rounding not in ("prose", "whole"):
-        raise ValueError(f"rounding must be 'prose', 'whole' or 'estimate', got {rounding!r}")
-    text = f"{amount:,.0f}"
-    return f"{'-' if number < 0 and text != '0' else ''}£{text}"
+    if rounding not in ("prose", "whole", "pence"):
+        raise ValueError(
+            f"rounding must be 'prose', 'whole', 'pence' or 'estimate', got {rounding!r}"
+        )
+    text = f"{amount:,.2f}" if rounding == "pence" else f"{amount:,.0f}"
+    return f"{'-' if number < 0 and text.strip('0.') else ''}£{text}"
 
 
 def format_pct(value: float | None, signed: bool = False, decimals: int = 1) -> str:
@@ -88,6 +91,18 @@ def format_pct(value: float | None, signed: bool = False, decimals: int = 1) -> 
     return f"{float(value):{'+' if signed else ''}.{decimals}f}%"
 
 
+def format_disclosed_pct(value: float | str | None) -> str:
+    """A percentage that has been through disclosure control: ``95.2%``, or why not shown.
+
+    Example:
+        >>> format_disclosed_pct(95.23), format_disclosed_pct("*")
+        ('95.2%', 'suppressed (fewer than 8 patients)')
+    """
+    if value == "*":
+        return "suppressed (fewer than 8 patients)"
+    return format_pct(value)
+
+
 def format_number(value: float | None, decimals: int = 0) -> str:
     """A plain quantity with thousands separators: ``1,234``."""
     if _missing(value):
@@ -99,7 +114,7 @@ def format_count(value: int | str | None, noun: str = "patients") -> str:
     """A disclosure-controlled count in words: ``about 590 patients``, ``fewer than 8 ...``.
 
     Args:
-        value: A count that has been through :func:`medlib.present.disclosure.disclose`
+        value: A count that has been through :func:`medlib.present.disclosure.disclose_count`
             (``"*"`` when suppressed).
         noun: What is counted.
 

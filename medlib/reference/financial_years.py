@@ -15,6 +15,20 @@ import pandas as pd
 from medlib.errors import InputError
 from medlib.validation import parse_month
 
+__all__ = [
+    "add_fy_columns",
+    "financial_year",
+    "fy_bounds",
+    "fy_label",
+    "fy_month",
+    "fy_of_month",
+    "fy_start_year",
+    "fy_start_years",
+    "fytd_window",
+    "months_between",
+    "same_period_last_year",
+]
+
 #: Calendar month in which the NHS financial year starts.
 FY_START_MONTH = 4
 

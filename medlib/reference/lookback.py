@@ -23,6 +23,19 @@ import pandas as pd
 from medlib.errors import InputError
 from medlib.validation import parse_month
 
+__all__ = [
+    "Window",
+    "clip_to",
+    "day_window",
+    "episode_overlaps",
+    "event_in",
+    "lookback",
+    "month_window",
+    "months_before",
+    "on_or_before",
+    "to_day",
+]
+
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 

@@ -19,6 +19,18 @@ import pandas as pd
 from medlib.errors import InputError
 from medlib.paths import DATA_DIR
 
+__all__ = [
+    "ALL_KEYS",
+    "CODELIST_FILES",
+    "COMPOSITES",
+    "DRUG_CODELISTS",
+    "INDICATOR_KEYS",
+    "Codelists",
+    "Indicator",
+    "indicator",
+    "load_codelists",
+]
+
 PINCER_DIR = DATA_DIR / "pincer"
 
 #: Code list name -> bundled file. Drug lists hold dm+d ids; the others SNOMED CT ids.

@@ -115,8 +115,8 @@ def trust(code: object) -> Trust:
             codes.
 
     Example:
-        >>> trust("rtd").name
-        'The Newcastle upon Tyne Hospitals NHS Foundation Trust'
+        >>> trust("rtd").icb_code
+        'QHM'
     """
     wanted = normalise_code(code)
     rows = _by_code()
@@ -124,8 +124,8 @@ def trust(code: object) -> Trust:
         close = difflib.get_close_matches(wanted, list(rows), n=3, cutoff=0.6)
         hint = f" (did you mean {', '.join(map(repr, close))}?)" if close else ""
         raise UnknownTrustError(
-            f"trust {code!r} is not in the trusts reference{hint}; expected an ODS trust code "
-            "such as 'RTD'"
+            f"{wanted!r} is not a trust in the bundled trusts reference{hint}; expected an ODS "
+            "trust code such as 'RTD'"
         )
     return rows[wanted]
 

@@ -13,6 +13,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+__all__ = ["EXIT_FAILED", "EXIT_INVALID", "main", "report"]
+
 EXIT_FAILED = 1
 EXIT_INVALID = 2
 EXIT_BUSY = 3

@@ -16,6 +16,8 @@ import pandas as pd
 
 from medlib.render.guard import Finding
 
+__all__ = ["TableContract", "check_contract", "check_contracts"]
+
 _FINANCIAL_YEAR = re.compile(r"^\d{4}/\d{2}$")
 
 

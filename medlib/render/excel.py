@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 
+__all__ = ["read_table_csv", "sheet_names", "write_workbook"]
+
 SHEET_NAME_MAX = 31
 ABOUT_SHEET = "About"
 _CODE_COLUMN = re.compile(r"(code|_id$|^id$)", re.IGNORECASE)

@@ -29,6 +29,15 @@ from medlib.render.html import ReportHeading, count_stderr, notebook_to_html
 from medlib.render.manifest import STATUS_FAILED, STATUS_OK, now_iso
 from medlib.render.params import TABLES_PARAMETER
 
+__all__ = [
+    "TABLES_FOLDER",
+    "ReportFailed",
+    "ReportOutcome",
+    "ReportTask",
+    "run_report",
+    "worker_init",
+]
+
 #: Folder (inside the staging folder) the notebook publishes its tables into.
 TABLES_FOLDER = "tables"
 #: How many times a report runs when its kernel dies (the first run plus one retry).

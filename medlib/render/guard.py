@@ -34,6 +34,21 @@ import pandas as pd
 
 from medlib.present.disclosure import SMALL_MAX
 
+__all__ = [
+    "PATIENT_ID_PATTERN",
+    "Finding",
+    "check_html",
+    "check_notebook",
+    "check_report",
+    "check_table",
+    "check_tables_dir",
+    "check_text",
+    "find_identifiers",
+    "find_small_counts_in_text",
+    "is_nhs_number",
+    "is_patient_count_column",
+]
+
 #: Pseudonyms issued by ``medlib.synthetic.patients`` (``SYN`` + 10 upper-case hex digits).
 SYNTHETIC_PATIENT_ID = r"SYN[0-9A-F]{10}"
 #: Pseudonyms in ``hcd_activity`` as ``medlib.synthetic.hcd_activity`` issues them: 16 lower-case

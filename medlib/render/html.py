@@ -14,6 +14,15 @@ from copy import deepcopy
 from dataclasses import dataclass
 from typing import Any
 
+__all__ = [
+    "ReportHeading",
+    "count_stderr",
+    "is_stderr",
+    "lead_facing",
+    "notebook_label",
+    "notebook_to_html",
+]
+
 _TEMPLATE_NAME = "medlib_report.html.j2"
 _TEMPLATE = r"""
 {%- extends 'lab/index.html.j2' -%}

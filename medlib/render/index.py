@@ -15,6 +15,8 @@ from typing import Any
 from medlib.present.disclosure import POLICY
 from medlib.render.html import notebook_label
 
+__all__ = ["STATE_FAILED", "STATE_OK", "STATE_PENDING", "STATE_STALE", "CellState", "build_index"]
+
 #: Report states shown on the index.
 STATE_OK = "ok"
 STATE_FAILED = "failed"

@@ -23,6 +23,25 @@ from medlib import __version__
 from medlib.paths import DATA_DIR, PROJECT_ROOT, REFERENCE_DIR
 from medlib.present.outputs import atomic_write_text
 
+__all__ = [
+    "STATUS_FAILED",
+    "STATUS_OK",
+    "STATUS_PENDING",
+    "bundled_data_files",
+    "data_file_record",
+    "data_files_digest",
+    "display_path",
+    "file_sha256",
+    "files_intact",
+    "git_commit",
+    "is_complete",
+    "load_manifest",
+    "new_manifest",
+    "now_iso",
+    "report_key",
+    "write_manifest",
+]
+
 MANIFEST_NAME = "manifest.json"
 SCHEMA_VERSION = 1
 #: Report statuses recorded in the manifest.

@@ -24,15 +24,19 @@ from typing import Any
 
 import yaml
 
+from medlib.context import check_period_end, check_trust_code
 from medlib.errors import MedlibError
 from medlib.paths import DATA_DIR, PARAMETERS_DIR, PROJECT_ROOT
+from medlib.reference.trusts import UnknownTrustError
 
-#: Notebook parameters that receive the trust's ODS code, in order of preference.
-TRUST_PARAMETERS = ("trust_code", "organisation")
+#: Notebook parameter that receives the trust's ODS code.
+TRUST_PARAMETER = "trust_code"
+#: What every report notebook declares: the trust and the last month of the report.
+REPORT_PARAMETERS = (TRUST_PARAMETER, "period_end")
 #: Notebook parameter that receives the folder the notebook publishes its tables into.
 TABLES_PARAMETER = "tables_dir"
 #: Set by the renderer for every report; a parameter set may not set them.
-RESERVED_PARAMETERS = frozenset({*TRUST_PARAMETERS, TABLES_PARAMETER})
+RESERVED_PARAMETERS = frozenset({TRUST_PARAMETER, TABLES_PARAMETER})
 #: Top-level period keys, passed on to every notebook that declares a parameter of that name.
 PERIOD_KEYS = ("period_start", "period_end")
 DEFAULT_TIMEOUT_SECONDS = 600
@@ -126,7 +130,6 @@ class NotebookSpec:
     name: str
     path: Path
     parameters: Mapping[str, NotebookParameter]
-    trust_parameter: str
 
     @property
     def sha256(self) -> str:
@@ -317,17 +320,19 @@ def inspect_report_notebook(path: Path) -> NotebookSpec:
         if not type_name or type_name == "None":
             type_name = annotation
         params[name] = NotebookParameter(name, type_name, default, info.get("help", ""))
-    problems = []
-    trust_parameter = next((p for p in TRUST_PARAMETERS if p in params), None)
-    if trust_parameter is None:
-        problems.append(f"declares no trust parameter; expected one of {list(TRUST_PARAMETERS)}")
+    problems = [
+        f"declares no {name!r} parameter; every report notebook declares "
+        "`trust_code: str` and `period_end: str` (YYYY-MM)"
+        for name in REPORT_PARAMETERS
+        if name not in params
+    ]
     if TABLES_PARAMETER not in params:
         problems.append(
             f'declares no {TABLES_PARAMETER!r} parameter; expected `tables_dir: str = ""`'
         )
     if problems:
         raise ParameterError(source, problems)
-    return NotebookSpec(path.stem, path, params, trust_parameter)
+    return NotebookSpec(path.stem, path, params)
 
 
 def check_against_notebooks(pset: ParameterSet, notebooks_dir: Path) -> dict[str, NotebookSpec]:
@@ -402,7 +407,7 @@ def report_parameters(pset: ParameterSet, spec: NotebookSpec, trust_code: str) -
     ``tables_dir`` is not included: the renderer sets it to the report's staging folder.
     """
     values = _layered_values(pset, spec.name, spec)
-    values[spec.trust_parameter] = trust_code
+    values[TRUST_PARAMETER] = trust_code
     return values
 
 
@@ -571,6 +576,8 @@ def _check_month(data: Mapping[str, Any], key: str, problems: list[str]) -> str 
     if not isinstance(value, str) or not _MONTH.match(value):
         problems.append(f"{key}: expected a month written YYYY-MM (e.g. 2024-03), got {value!r}")
         return None
+    if key == "period_end":
+        check_period_end(value)  # the same check every report makes of its period end
     return value
 
 
@@ -605,15 +612,11 @@ def _check_trusts(
         return trusts
     known = known_trusts if known_trusts is not None else known_trust_table()
     for i, code in enumerate(trusts):
-        if code not in known:
-            problems.append(
-                f"trusts[{i}]: {code!r} is not a trust in the bundled trusts table"
-                f"{_suggest(code, known)}; expected an ODS trust code such as 'RTD'"
-            )
-        elif known[code]:
-            problems.append(
-                f"trusts[{i}]: {code!r} merged into {known[code]!r}; list {known[code]!r} instead"
-            )
+        # The same check every report makes of its trust (medlib.context).
+        try:
+            check_trust_code(code, known)
+        except UnknownTrustError as exc:
+            problems.append(f"trusts[{i}]: {exc}")
     return trusts
 
 

@@ -16,6 +16,15 @@ from pathlib import Path
 
 from medlib.errors import MedlibError
 
+__all__ = [
+    "CHROMIUM_FLAGS",
+    "NO_CHROMIUM_NOTE",
+    "PdfError",
+    "chromium_for_pdf",
+    "find_chromium",
+    "html_to_pdf",
+]
+
 #: Executables tried in order when looking for Chromium.
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 #: Environment variable naming a Chromium executable explicitly.

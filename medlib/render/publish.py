@@ -49,6 +49,8 @@ from medlib.render.manifest import (
 )
 from medlib.render.params import ParameterSet
 
+__all__ = ["STAGING_FOLDER", "PackWriter", "inputs_digest", "readable", "workbook_name"]
+
 INDEX_NAME = "index.html"
 STAGING_FOLDER = ".staging"
 #: Status of a report that left the parameter set while its files are being removed.

@@ -51,6 +51,16 @@ from medlib.render.params import (
 from medlib.render.pdf import chromium_for_pdf
 from medlib.render.publish import STAGING_FOLDER, PackWriter, inputs_digest
 
+__all__ = [
+    "STATUS_SKIPPED",
+    "PackBusyError",
+    "PackResult",
+    "ReportResult",
+    "default_jobs",
+    "render_pack",
+    "select_reports",
+]
+
 #: Folder (inside the staging folder) of the work shared by a render's reports.
 PACK_CACHE_FOLDER = "shared-work"
 

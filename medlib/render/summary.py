@@ -7,6 +7,8 @@ from rich.table import Table
 from medlib.render.manifest import STATUS_OK
 from medlib.render.runner import STATUS_SKIPPED, PackResult
 
+__all__ = ["summary_table"]
+
 
 def summary_table(result: PackResult) -> Table:
     """One row per report: status, attempts, seconds and, for failures, why.

@@ -18,6 +18,8 @@ from medlib.errors import InputError
 from medlib.paths import REFERENCE_DIR
 from medlib.validation import require_columns
 
+__all__ = ["block_variance", "high_cost_split", "is_high_cost", "load_high_cost_drugs"]
+
 HIGH_COST_FILE = REFERENCE_DIR / "high_cost_drugs.csv"
 
 

@@ -29,6 +29,25 @@ from medlib.reference.financial_years import add_fy_columns, fy_bounds, fy_month
 from medlib.reference.trusts import normalise_code
 from medlib.validation import parse_month, require_columns
 
+__all__ = [
+    "BNF_CHAPTERS",
+    "SPEND_BY_FY_COLUMNS",
+    "UNKNOWN",
+    "Entity",
+    "aggregate_monthly",
+    "bnf_codes_filled",
+    "data_quality",
+    "entity_monthly",
+    "fytd_comparison",
+    "resolve_entity",
+    "rolling_12_months",
+    "spend_by_financial_year",
+    "totals_by_financial_year",
+    "totals_by_group",
+    "with_product_attributes",
+    "yoy_rank_table",
+]
+
 USAGE_NEEDED = ["year_month", "trust_code", "vmp_code", "quantity", "cost_gbp"]
 MONTHLY_COLUMNS = ["quantity", "cost_gbp", "rows", "rows_without_cost"]
 

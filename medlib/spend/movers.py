@@ -17,6 +17,8 @@ import pandas as pd
 from medlib.errors import InputError
 from medlib.validation import require_columns
 
+__all__ = ["OTHER_LABEL", "TOTAL_LABEL", "round_parts", "top_movers"]
+
 OTHER_LABEL = "All other molecules"
 TOTAL_LABEL = "Total"
 

@@ -22,6 +22,8 @@ import pandas as pd
 from medlib.errors import InputError
 from medlib.validation import require_columns
 
+__all__ = ["share_outliers"]
+
 #: Minimum section quantity (in SCMD units) for an organisation to be compared. 50 units is
 #: about a week of a few patients' tablets: enough to exclude organisations with token use.
 DEFAULT_MIN_DENOMINATOR = 50.0

@@ -1,11 +1,11 @@
-"""The spend-trends report: one call per notebook section, and the sentences it shows.
+"""The spend-trends report: its sections, its tables and the sentences it shows.
 
-``notebooks/spend_trends.ipynb`` builds a :class:`SpendReport` from its parameters, then calls
-one method per section. All arithmetic lives in the tested modules (:mod:`medlib.spend.measures`,
-:mod:`medlib.stats.forecast`, :mod:`medlib.stats.spc`, :mod:`medlib.stats.peer_comparison`,
-:mod:`medlib.spend.movers`,
-:mod:`medlib.spend.high_cost`, :mod:`medlib.spend.outliers`); this module chooses what to show and
-words it.
+``notebooks/spend_trends.ipynb`` resolves a :class:`~medlib.context.ReportContext`, calls
+:func:`build`, shows one :meth:`~medlib.present.sections.Report.section` per cell and publishes
+:meth:`SpendReport.tables` once. All arithmetic lives in the tested modules
+(:mod:`medlib.spend.measures`, :mod:`medlib.stats.forecast`, :mod:`medlib.stats.spc`,
+:mod:`medlib.stats.peer_comparison`, :mod:`medlib.spend.movers`, :mod:`medlib.spend.high_cost`,
+:mod:`medlib.spend.outliers`); this module chooses what to show and words it.
 
 When the data source has no cost (the biologics and antibacterials extracts), the report shows
 defined daily doses (or, without DDDs, quantities as issued) and says that cost is not
@@ -15,24 +15,38 @@ available; it never estimates a cost.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import pandas as pd
 from matplotlib.figure import Figure
 
+from medlib.context import ReportContext
 from medlib.errors import InputError
 from medlib.io.datasets import USAGE_FILES, load_dataset
 from medlib.pack_cache import pack_cached
 from medlib.present import charts
+from medlib.present.sections import Report, Section, Table
+from medlib.present.wording import format_gbp, format_pct
 from medlib.reference.financial_years import add_fy_columns, fy_bounds, fy_month, fy_of_month
-from medlib.reference.trusts import map_to_successor
+from medlib.reference.trusts import map_to_successor, trust_names
 from medlib.spend import high_cost, measures, movers, outliers
 from medlib.stats import forecast, peer_comparison, spc
-from medlib.validation import parse_month
 
-COMPARISON_GROUPS = ("region", "icb", "national")
+__all__ = [
+    "FUNNEL_MEASURES",
+    "FunnelMeasure",
+    "SpendReport",
+    "build",
+    "change_sentence",
+    "forecast_sentence",
+    "format_amount",
+    "spc_sentence",
+    "table_view",
+]
+
 #: Share of rows that must have a DDD before a quantity-only source is reported in DDDs.
 DDD_COVERAGE_NEEDED = 0.5
 
@@ -54,22 +68,6 @@ AXIS_LABELS = {"cost_gbp": "Spend (£)", "ddds": "DDDs", "quantity": "Quantity i
 # --- formatting and sentences -------------------------------------------------------------
 
 
-def format_gbp(value: float | None) -> str:
-    """Pounds for prose: whole pounds below £1m, one decimal of millions above.
-
-    Example:
-        >>> format_gbp(1328.44), format_gbp(-857.5), format_gbp(2_450_000)
-        ('£1,328', '-£858', '£2.5m')
-    """
-    if value is None or pd.isna(value):
-        return "not available"
-    sign = "-" if value < 0 else ""
-    amount = abs(float(value))
-    if amount >= 1e6:
-        return f"{sign}£{amount / 1e6:,.1f}m"
-    return f"{sign}£{amount:,.0f}"
-
-
 def format_amount(value: float | None, measure: str, short: bool = False) -> str:
     """A value of ``measure`` for prose: pounds for spend, whole numbers otherwise.
 
@@ -86,13 +84,6 @@ def format_amount(value: float | None, measure: str, short: bool = False) -> str
     else:
         unit = " units"
     return f"{float(value):,.0f}{unit}"
-
-
-def format_pct(value: float | None) -> str:
-    """A signed percentage with one decimal, e.g. ``+12.5%``."""
-    if value is None or pd.isna(value):
-        return "not available"
-    return f"{float(value):+.1f}%"
 
 
 def change_sentence(
@@ -124,7 +115,7 @@ def change_sentence(
     direction = "up" if change > 0 else "down" if change < 0 else "unchanged"
     if change == 0:
         return text + ", unchanged on the same months of the year before."
-    pct = f" ({format_pct(change / previous * 100)})" if previous else ""
+    pct = f" ({format_pct(change / previous * 100, signed=True)})" if previous else ""
     amount = format_amount(abs(change), measure, short=True)
     return text + f", {direction} {amount}{pct} on the same months of the year before."
 
@@ -259,45 +250,39 @@ def prepared_usage(dataset: str, backend: str = "duckdb") -> PreparedUsage:
     return PreparedUsage(trusts, products, usage, detail)
 
 
-class SpendReport:
+class SpendReport(Report):
     """Everything the spend-trends notebook shows, for one trust or system.
 
+    Build it with :func:`build`. Its sections (:meth:`sections`) return what the notebook
+    shows; the methods behind them return the plain tables, for analysts and for
+    :meth:`tables`.
+
     Args:
-        trust_code: Trust ODS code, ICB code, or a system name with ``system_trusts``.
-        period_end: Last month included, ``"YYYY-MM"``.
-        dataset: Bundled SCMD extract: ``scmd_lithium`` (with cost), ``scmd_biologics`` or
-            ``scmd_antibacterials`` (quantity only).
-        comparison_group: Trusts to benchmark against: ``region``, ``icb`` or ``national``.
+        context: The trust or system, period end, comparison group and data source
+            (a bundled SCMD extract: ``scmd_lithium`` (with cost), ``scmd_biologics`` or
+            ``scmd_antibacterials`` (quantity only)).
         backend: Query engine backend, ``duckdb`` or ``pyspark``.
-        system_trusts: Trust codes of a system named ``trust_code``.
         high_cost_blocks: Optional annual high-cost-drug block values per trust code (GBP).
         forecast_methods: Methods to backtest and forecast with; add ``"ets"`` for exponential
             smoothing (about 0.5 s per fit, so a backtest of three years takes ~15 s).
 
     Raises:
-        InputError: An unknown dataset, comparison group or trust, or a period outside the data.
+        InputError: An unknown dataset, a trust without data, or a period outside the data.
     """
 
     def __init__(
         self,
-        trust_code: str = "RTD",
-        period_end: str = "2024-03",
-        dataset: str = "scmd_lithium",
-        comparison_group: str = "region",
+        context: ReportContext,
         backend: str = "duckdb",
-        system_trusts: Sequence[str] | None = None,
         high_cost_blocks: Mapping[str, float] | None = None,
         forecast_methods: Sequence[str] = forecast.DEFAULT_METHODS,
     ) -> None:
+        dataset = context.data_source
         if dataset not in USAGE_FILES:
             raise InputError(f"dataset must be one of {sorted(USAGE_FILES)}, got {dataset!r}")
-        if comparison_group not in COMPARISON_GROUPS:
-            raise InputError(
-                f"comparison_group must be one of {list(COMPARISON_GROUPS)}, "
-                f"got {comparison_group!r}"
-            )
+        self.context = context
         self.dataset = dataset
-        self.comparison_group = comparison_group
+        self.comparison_group = context.comparison_group
         self.backend = backend
         self.high_cost_blocks = dict(high_cost_blocks or {})
         self.forecast_methods = tuple(forecast_methods)
@@ -308,31 +293,21 @@ class SpendReport:
         self._detail_all = inputs.monthly_detail
         self.data_start = pd.Timestamp(self.usage["year_month"].min())
         self.data_end = pd.Timestamp(self.usage["year_month"].max())
-        self.period_end = parse_month(period_end, "period_end")
+        self.period_end = context.period_end
         if not self.data_start <= self.period_end <= self.data_end:
             raise InputError(
                 f"period_end {self.period_end:%Y-%m} is outside the {dataset} data, which "
                 f"covers {self.data_start:%Y-%m} to {self.data_end:%Y-%m}"
             )
-        self.entity = measures.resolve_entity(trust_code, system_trusts, self.trusts)
+        self.entity = measures.Entity(context.code, context.trust_codes, context.is_system)
         present = set(self.usage["trust_code"])
         absent = [c for c in self.entity.trust_codes if c not in present]
         if absent:
             raise InputError(
                 f"trust(s) {absent} have no rows in {dataset}; e.g. {sorted(present)[:8]} do"
             )
-        names = dict(zip(self.trusts["trust_code"], self.trusts["trust_name"], strict=True))
-        self.trust_names = names
-        icb_names = dict(
-            self.trusts.dropna(subset=["icb_code"])[["icb_code", "icb_name"]].itertuples(
-                index=False
-            )
-        )
-        if self.entity.is_system:
-            system = icb_names.get(self.entity.label, f"the {self.entity.label} system")
-            self.name = f"{system} ({len(self.entity.trust_codes)} trusts)"
-        else:
-            self.name = names.get(self.entity.label, self.entity.label)
+        self.trust_names = trust_names()
+        self.name = context.name
         self.has_cost = bool(self.usage["cost_gbp"].notna().any())
         ddd_share = float(self.usage["ddds"].notna().mean()) if len(self.usage) else 0.0
         self.ddd_coverage = ddd_share
@@ -345,6 +320,31 @@ class SpendReport:
         self.fy = fy_of_month(self.period_end)
         self.fy_start = fy_bounds(self.fy)[0]
         self.months = int(fy_month(pd.Series([self.period_end])).iloc[0])
+
+    def sections(self) -> dict[str, Callable[[], Section]]:
+        """The notebook's sections, in page order."""
+        measure = self.measure
+        return {
+            "headline": lambda: Section(self.headline()),
+            "usage_by_financial_year": lambda: Section(
+                table_view(self.usage_by_financial_year(), measure)
+            ),
+            "trend": lambda: Section(self.trend_chart()),
+            "by_molecule": lambda: Section(table_view(self.by_molecule(), measure)),
+            "by_bnf_chapter": lambda: Section(table_view(self.by_bnf_chapter(), measure)),
+            "high_cost": lambda: Section(self.high_cost_chart()),
+            "block_variance": lambda: Section(table_view(self.block_variance())),
+            "movers": lambda: Section(
+                self.movers_chart(), table_view(self.movers_table(), measure)
+            ),
+            "forecast": lambda: Section(self.forecast_chart(), table_view(self.forecasts, measure)),
+            "backtest": lambda: Section(table_view(self.backtest_table())),
+            "deciles": lambda: Section(self.deciles_chart()),
+            "percentile_ranks": lambda: Section(table_view(self.percentile_ranks(), measure)),
+            "funnel": lambda: Section(self.funnel_sentence(), self.funnel_chart()),
+            "outliers": lambda: Section(table_view(self.outliers_table())),
+            "data_quality": lambda: Section(table_view(self.data_quality())),
+        }
 
     # --- data -----------------------------------------------------------------------------
 
@@ -901,7 +901,7 @@ def tidy_for_publication(df: pd.DataFrame, measure: str = "cost_gbp") -> pd.Data
     return out
 
 
-def display_table(df: pd.DataFrame, measure: str = "cost_gbp") -> pd.io.formats.style.Styler:
+def table_view(df: pd.DataFrame, measure: str = "cost_gbp") -> Table:
     """A lead-friendly view of a table: money as pounds, percentages with one decimal."""
     money = [
         c
@@ -914,15 +914,14 @@ def display_table(df: pd.DataFrame, measure: str = "cost_gbp") -> pd.io.formats.
         for c in df.columns
         if c not in money and c not in pct and pd.api.types.is_float_dtype(df[c])
     ]
-    formats = {c: _pounds for c in money}
+    formats: dict[str, Any] = {c: _pounds for c in money}
     formats.update({c: "{:,.1f}" for c in pct})
     formats.update({c: "{:,.2f}" for c in numbers})
-    return df.style.format(formats, na_rep="–").hide(axis="index")
+    return Table(df, formats)
 
 
 def _pounds(value: float) -> str:
-    """Pounds to the penny with the sign before the pound sign: -357.76 -> "-£357.76"."""
-    return f"{'-' if value < 0 else ''}£{abs(value):,.2f}"
+    return format_gbp(value, "pence")
 
 
 _VALUE_COLUMNS = {
@@ -946,15 +945,13 @@ _VALUE_COLUMNS = {
     "yoy_change",
 }
 
-__all__ = [
-    "FUNNEL_MEASURES",
-    "FunnelMeasure",
-    "SpendReport",
-    "change_sentence",
-    "display_table",
-    "forecast_sentence",
-    "format_amount",
-    "format_gbp",
-    "format_pct",
-    "spc_sentence",
-]
+
+def build(context: ReportContext, **options: Any) -> SpendReport:
+    """The spend-trends report for a resolved context.
+
+    Args:
+        context: From :func:`medlib.context.resolve_context`.
+        **options: ``backend``, ``high_cost_blocks``, ``forecast_methods`` (see
+            :class:`SpendReport`).
+    """
+    return SpendReport(context, **options)

@@ -34,6 +34,18 @@ from medlib.errors import InputError
 from medlib.reference.financial_years import fy_bounds, fy_label, fy_month, fy_of_month
 from medlib.validation import parse_month, require_columns
 
+__all__ = [
+    "DEFAULT_METHODS",
+    "FORECAST_COLUMNS",
+    "METHOD_NAMES",
+    "backtest",
+    "backtest_summary",
+    "backtest_years",
+    "best_method",
+    "forecast_outturn",
+    "monthly_series",
+]
+
 METHODS = ("run_rate", "seasonal", "ets")
 DEFAULT_METHODS = ("run_rate", "seasonal")
 LEVELS = (80, 95)

@@ -27,6 +27,8 @@ import pandas as pd
 from medlib.errors import InputError
 from medlib.validation import require_columns
 
+__all__ = ["FunnelResult", "deciles", "funnel_limits", "percent_rank", "winsorise"]
+
 #: Deciles used by OpenPrescribing.
 DECILES = (10, 20, 30, 40, 50, 60, 70, 80, 90)
 #: Percentiles used by OpenPrescribing Hospitals (5th to 95th in steps of 10, plus the median).

@@ -33,6 +33,28 @@ import pandas as pd
 
 from medlib.errors import InputError
 
+__all__ = [
+    "ASSURANCE_TEXT",
+    "MIN_POINTS",
+    "SPC_COLOURS",
+    "VARIATION_TEXT",
+    "SpcResult",
+    "XmrLimits",
+    "assurance_type",
+    "point_type",
+    "position_against_limits",
+    "rebase_groups",
+    "run_members",
+    "shift_window_ends",
+    "spc",
+    "special_cause_labels",
+    "trend_window_ends",
+    "two_in_three_members",
+    "two_in_three_windows",
+    "variation_icon",
+    "xmr_limits",
+]
+
 #: Making Data Count point colours (METHODS.md 2.5).
 SPC_COLOURS = {
     "common_cause": "#A6A6A6",

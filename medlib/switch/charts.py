@@ -28,6 +28,15 @@ from medlib.present.style import (
 from medlib.switch.definitions import SwitchDefinition, TargetProfile
 from medlib.switch.uptake_curve import LogisticFit
 
+__all__ = [
+    "disclosed_percentages",
+    "doac_chart",
+    "savings_chart",
+    "time_to_switch_chart",
+    "uptake_chart",
+    "vmp_proxy_chart",
+]
+
 
 def disclosed_percentages(numerator: pd.Series, denominator: pd.Series) -> np.ndarray:
     """Percentages with suppressed or undefined values as NaN (for plotting)."""

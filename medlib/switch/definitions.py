@@ -28,6 +28,20 @@ import yaml
 from medlib.errors import MedlibError
 from medlib.paths import PARAMETERS_DIR
 
+__all__ = [
+    "TARGET_PROFILES",
+    "Dosing",
+    "PriceAssumptions",
+    "SwitchDefinition",
+    "SwitchDefinitionError",
+    "TargetProfile",
+    "VmpProxy",
+    "get_target_profile",
+    "load_switch_definitions",
+    "parse_switch_definitions",
+    "select_switches",
+]
+
 DEFAULT_DEFINITIONS_PATH = PARAMETERS_DIR / "switch_definitions.yaml"
 SWITCH_TYPES = ("biosimilar", "generic")
 PRODUCT_CLASSES = ("best_value", "originator", "other")

@@ -1,36 +1,43 @@
-"""Everything the ``switch_uptake`` notebook shows: one call per section, sentences, tables.
+"""Everything the ``switch_uptake`` notebook shows: its sections, sentences and tables.
 
-:func:`build_switch_report` validates the notebook parameters, generates the synthetic
-brand-level sample (:mod:`medlib.synthetic.hcd_activity`), runs it through the ``hcd_activity``
-validator,
-and computes uptake, targets, savings and forecasts for every trust in the sample. The
-:class:`SwitchReport` it returns has one ``show_*`` method per notebook section and
-:meth:`SwitchReport.lead_tables` for the report pack.
+:func:`build` takes a resolved :class:`~medlib.context.ReportContext`, generates the synthetic
+brand-level sample (:mod:`medlib.synthetic.hcd_activity`), cuts it at the context's period end,
+runs it through the ``hcd_activity`` validator, and computes uptake, targets, savings and
+forecasts for every trust in the sample. The :class:`SwitchReport` it returns meets the one
+report contract (:class:`~medlib.present.sections.Report`): each section returns what it
+shows, and :meth:`SwitchReport.tables` are the tables for the report pack. A switch launched
+after the period end is left out, and the data note says so.
 
 Disclosure: every patient count and every percentage computed from patient counts that leaves
 this module for a lead goes through :mod:`medlib.present.disclosure`. Patient-level tables
-(switch-back lists, time to switch per patient) are never part of :meth:`lead_tables`; an
-analyst gets them with :meth:`SwitchReport.analyst_switch_backs`.
+(switch-back lists, time to switch per patient) are never part of :meth:`tables`; an analyst
+gets them with :meth:`SwitchReport.analyst_switch_backs`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from medlib.context import ReportContext
 from medlib.errors import MedlibError
 from medlib.io.hcd_activity import validate_hcd_activity
 from medlib.io.usage import LoadResult
 from medlib.pack_cache import pack_cached
 from medlib.present.disclosure import POLICY, disclose_count, disclose_percentage, disclose_table
-from medlib.present.figures import show_figure
-from medlib.present.outputs import publish_tables
-from medlib.reference.trusts import normalise_code
+from medlib.present.sections import Report, Section, Table
+from medlib.present.wording import (
+    format_count,
+    format_disclosed_pct,
+    format_gbp,
+    format_month_short,
+)
+from medlib.reference.trusts import trust_names as reference_trust_names
 from medlib.switch.charts import (
     doac_chart,
     savings_chart,
@@ -68,6 +75,24 @@ from medlib.synthetic.hcd_activity import (
     generate_hcd_activity,
 )
 
+__all__ = [
+    "MoleculeResult",
+    "analyse_molecule",
+    "SwitchReport",
+    "SwitchReportError",
+    "build",
+    "existing_target_sentence",
+    "forecast_sentence",
+    "headline_table",
+    "league_table",
+    "monthly_uptake_table",
+    "new_target_sentence",
+    "savings_sentence",
+    "savings_table",
+    "shared_switch_analysis",
+    "validate_parameters",
+]
+
 SHORT_LABEL = "Synthetic data."
 SUPPRESSED_SHARE = "not shown because fewer than 8 patients are involved"
 COUNTS_NOTE = "Patient counts rounded to the nearest 5; counts of 1 to 7 shown as an asterisk."
@@ -83,46 +108,13 @@ class SwitchReportError(MedlibError, ValueError):
     """Notebook parameters that cannot produce a switch-uptake report."""
 
 
-# --------------------------------------------------------------------------- formatting
-
-
-def format_percentage(value: float | str | None) -> str:
-    """A disclosed percentage as text: ``95.2%``, or why it is not shown."""
-    if value == "*":
-        return "suppressed (fewer than 8 patients)"
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "not available"
-    return f"{float(value):.1f}%"
-
-
-def format_count(value: int | str | None, noun: str = "patients") -> str:
-    """A disclosed count as text: ``about 590 patients``, ``fewer than 8 patients``, ``no ...``."""
-    if value == "*":
-        return f"fewer than 8 {noun}"
-    if value is None:
-        return f"an unknown number of {noun}"
-    if value == 0:
-        return f"no {noun}"
-    return f"about {int(value):,} {noun}"
-
-
-def format_gbp(value: float) -> str:
-    """Pounds rounded to avoid false precision: nearest £1,000 from £10,000, else nearest £10.
-
-    Example:
-        >>> format_gbp(1234567.8), format_gbp(4321.0), format_gbp(-15400)
-        ('£1,235,000', '£4,320', '-£15,000')
-    """
-    if value is None or math.isnan(value):
-        return "not available"
-    step = 1000 if abs(value) >= 10000 else 10
-    rounded = int(math.floor(abs(value) / step + 0.5) * step)
-    sign = "-" if value < 0 and rounded else ""
-    return f"{sign}£{rounded:,}"
+def _money(value: float) -> str:
+    # Savings are modelled: rounded so they do not look more precise than they are.
+    return format_gbp(value, "estimate")
 
 
 def _month(value: object) -> str:
-    return f"{pd.Timestamp(value):%b %Y}"
+    return format_month_short(value)
 
 
 # --------------------------------------------------------------------------- sentences
@@ -151,7 +143,7 @@ def new_target_sentence(row: Mapping[str, Any], molecule: str) -> str:
     else:
         share = (
             f"of {format_count(patients, 'new patients')} ({row['measured']}), "
-            f"{format_percentage(pct)} were started on a best-value product"
+            f"{format_disclosed_pct(pct)} were started on a best-value product"
         )
     text = (
         f"New patients ({molecule}): {share}; target {target}: **{STATUS_WORDS[row['status']]}**."
@@ -191,7 +183,7 @@ def existing_target_sentence(
                 )
             else:
                 text += (
-                    f" At the end of {_month(latest['year_month'])}, {format_percentage(pct)} "
+                    f" At the end of {_month(latest['year_month'])}, {format_disclosed_pct(pct)} "
                     "of existing patients on treatment were on a best-value product."
                 )
         return text
@@ -208,7 +200,7 @@ def existing_target_sentence(
     if pct == "*":
         share = f"{when}, {patients}; the share on a best-value product is {SUPPRESSED_SHARE}"
     else:
-        share = f"{when}, {format_percentage(pct)} of {patients} were on a best-value product"
+        share = f"{when}, {format_disclosed_pct(pct)} of {patients} were on a best-value product"
     text = (
         f"Existing patients ({molecule}): {share}; target {target}: "
         f"**{STATUS_WORDS[row['status']]}**."
@@ -225,12 +217,12 @@ def savings_sentence(
     """Achieved and remaining savings in one sentence."""
     text = (
         f"Savings ({molecule}): since launch, using best-value products saved "
-        f"{format_gbp(achieved_gbp)} against paying the originator list price for the same "
+        f"{_money(achieved_gbp)} against paying the originator list price for the same "
         "activity."
     )
     if annual_remaining_gbp > 0:
         text += (
-            f" A further {format_gbp(annual_remaining_gbp)} a year is available if "
+            f" A further {_money(annual_remaining_gbp)} a year is available if "
             f"{target_share * 100:.0f}% of use moved to best value."
         )
     else:
@@ -252,13 +244,13 @@ def forecast_sentence(fvr: pd.DataFrame, molecule: str) -> str:
     year_end = fvr["year_month"].max()
     text = (
         f"Forecast ({molecule}): by {_month(data_end)} the programme assumptions forecast "
-        f"{format_gbp(to_date)}; {format_gbp(got)} was realised."
+        f"{_money(to_date)}; {_money(got)} was realised."
     )
     if year_end > data_end:
         text += (
             f" To the financial year end ({_month(year_end)}) the forecast is "
-            f"{format_gbp(fvr['cumulative_forecast_gbp'].iloc[-1])} and, at the recent rate, "
-            f"realised savings would reach {format_gbp(fvr['cumulative_realised_gbp'].iloc[-1])}."
+            f"{_money(fvr['cumulative_forecast_gbp'].iloc[-1])} and, at the recent rate, "
+            f"realised savings would reach {_money(fvr['cumulative_realised_gbp'].iloc[-1])}."
         )
     return text
 
@@ -312,9 +304,17 @@ class MoleculeResult:
         return self.definition.molecule
 
 
-def _analyse(
+def analyse_molecule(
     activity: pd.DataFrame, definition: SwitchDefinition, trusts: list[str], trust_code: str
 ) -> MoleculeResult:
+    """Every result for one switch from validated ``hcd_activity`` rows (no synthetic sample).
+
+    Args:
+        activity: Canonical ``hcd_activity`` rows (any molecules; this one is selected).
+        definition: The switch.
+        trusts: Trusts to compare.
+        trust_code: The trust whose savings forecast is computed.
+    """
     rows = activity[activity["molecule"] == definition.molecule]
     return _with_forecast(_analyse_all_trusts(rows, definition, trusts), rows, trust_code)
 
@@ -357,11 +357,14 @@ def shared_switch_analysis(
     trusts: list[str],
     seed: int,
     volumes: pd.DataFrame | None = None,
+    through: pd.Timestamp | None = None,
 ) -> tuple[SyntheticHcd, LoadResult, list[MoleculeResult]]:
     """The synthetic sample and every trust's results, the same for each trust's report.
 
-    Cached for the length of a pack render (:mod:`medlib.pack_cache`); forecasts, which are
-    per trust, are left empty for :func:`build_switch_report` to add.
+    The sample is always generated in full (so its random draws do not depend on the period),
+    then cut at ``through``, the last day a report shows. Cached for the length of a pack
+    render (:mod:`medlib.pack_cache`); forecasts, which are per trust, are left empty for
+    :func:`build` to add.
 
     Raises:
         SwitchReportError: The sample cannot be generated for these trusts.
@@ -370,6 +373,9 @@ def shared_switch_analysis(
         sample = generate_hcd_activity(definitions, trusts, seed, volumes=volumes)
     except ValueError as exc:
         raise SwitchReportError(str(exc)) from None
+    if through is not None:
+        cut = sample.activity[sample.activity["activity_date"] <= pd.Timestamp(through)]
+        sample = replace(sample, activity=cut.reset_index(drop=True))
     load = validate_hcd_activity(
         sample.activity, source="synthetic hcd_activity sample", known_trusts=trusts
     )
@@ -636,17 +642,15 @@ def savings_table(results: Sequence[MoleculeResult], trust_code: str) -> pd.Data
 
 
 def validate_parameters(
-    trust_code: Any, switches: Any, target_profile: Any, seed: Any, tables_dir: Any = ""
+    switches: Any, target_profile: Any, seed: Any, tables_dir: Any = ""
 ) -> None:
-    """Check the notebook parameters before anything runs.
+    """Check the notebook's switch options before anything runs.
+
+    The trust and the period are checked once, by :func:`medlib.context.resolve_context`.
 
     Raises:
         SwitchReportError: Naming the parameter and what was expected.
     """
-    if not isinstance(trust_code, str) or not trust_code.strip():
-        raise SwitchReportError(
-            f"trust_code: expected an ODS code such as 'RTD', got {trust_code!r}"
-        )
     if isinstance(switches, str) or not isinstance(switches, list | tuple) or not switches:
         raise SwitchReportError(
             f"switches: expected a list of molecules such as ['adalimumab'], got {switches!r}"
@@ -665,10 +669,10 @@ def validate_parameters(
 
 
 @dataclass
-class SwitchReport:
-    """Computed switch-uptake results for one trust, with display and export methods."""
+class SwitchReport(Report):
+    """Computed switch-uptake results for one trust: sections, tables, analyst lists."""
 
-    trust_code: str
+    context: ReportContext
     trust_names: dict[str, str]
     target_profile: str
     seed: int
@@ -678,7 +682,18 @@ class SwitchReport:
     usage: pd.DataFrame | None = None
     _doac: tuple[pd.DataFrame, LogisticFit] | None = field(default=None, repr=False)
     _proxies: list[tuple[SwitchDefinition, pd.DataFrame]] | None = field(default=None, repr=False)
+    left_out: list[SwitchDefinition] = field(default_factory=list)
     _leagues: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+
+    @property
+    def trust_code(self) -> str:
+        """ODS code of the report's trust."""
+        return self.context.code
+
+    @property
+    def period_end(self) -> pd.Timestamp:
+        """The last month of the report (first day of the month)."""
+        return self.context.period_end
 
     @property
     def trust_name(self) -> str:
@@ -720,6 +735,12 @@ class SwitchReport:
             f"{s.rows_quarantined:,}; months {s.first_month} to {s.last_month}.",
             f"- Targets: {self._profile_text()}.",
             f"- Disclosure control: {POLICY}",
+        ]
+        lines += [
+            f"- {d.molecule.capitalize()} is left out: its best-value launch "
+            f"({d.launch_date.day} {d.launch_date:%B %Y}) is after this report's period end "
+            f"({self.context.period_end_label})."
+            for d in self.left_out
         ]
         return "\n".join(lines)
 
@@ -774,7 +795,7 @@ class SwitchReport:
         """Lead-facing savings table for this trust."""
         return savings_table(self.results, self.trust_code)
 
-    def lead_tables(self) -> dict[str, pd.DataFrame]:
+    def tables(self) -> dict[str, pd.DataFrame]:
         """Every lead-facing table (disclosed; no patient identifiers), keyed by file name."""
         tables = {
             "switch_headline": self.headline(),
@@ -809,10 +830,6 @@ class SwitchReport:
             return pd.concat(frames, ignore_index=True)
         return pd.DataFrame(columns=["molecule", *FORECAST_COLUMNS])
 
-    def publish(self, tables_dir: str) -> list:
-        """Write :meth:`lead_tables` as CSV files (nothing when ``tables_dir`` is empty)."""
-        return publish_tables(self.lead_tables(), tables_dir)
-
     # ----------------------------------------------------------------- analyst only
 
     def analyst_switch_backs(self, molecule: str) -> pd.DataFrame:
@@ -826,26 +843,32 @@ class SwitchReport:
 
     # ----------------------------------------------------------------- display
 
-    def show_data_note(self) -> None:
-        """Display :meth:`data_note`."""
-        _display_markdown(self.data_note())
+    def sections(self) -> dict[str, Callable[[], Section]]:
+        """The notebook's sections, in page order."""
+        return {
+            "data_note": lambda: Section(self.data_note()),
+            "headline": self.headline_section,
+            "molecules": self.molecules_section,
+            "time_to_switch": self.time_to_switch_section,
+            "vmp_proxy": self.vmp_proxy_section,
+            "doac": self.doac_section,
+        }
 
-    def show_headline(self) -> None:
-        """Display the headline sentences and table."""
-        _display_markdown(self.headline_markdown())
+    def headline_section(self) -> Section:
+        """The headline sentences and table."""
         shown = self.headline().drop(
             columns=["launch_date", "target_profile", "new_target", "existing_target"]
         )
-        _display_table(
-            _plain_columns(shown),
-            f"{SHORT_LABEL} {COUNTS_NOTE}",
+        return Section(
+            self.headline_markdown(), _table(_plain_columns(shown), f"{SHORT_LABEL} {COUNTS_NOTE}")
         )
 
-    def show_molecules(self) -> None:
-        """Display one section per molecule: status, uptake chart, savings, forecast, league."""
+    def molecules_section(self) -> Section:
+        """One part per molecule: status, uptake chart, savings, forecast, league."""
         label = self.trust_name
+        parts: list[Any] = []
         for r in self.results:
-            _display_markdown(
+            parts.append(
                 f"### {r.molecule.capitalize()}\n\n"
                 f"{r.definition.type.capitalize()} launch "
                 f"{r.definition.launch_date.day} {r.definition.launch_date:%B %Y} "
@@ -855,23 +878,23 @@ class SwitchReport:
             )
             st = r.status[r.status["trust_code"] == self.trust_code].set_index("group")
             if st.empty:
-                _display_markdown("This trust has no activity for this molecule.")
+                parts.append("This trust has no activity for this molecule.")
                 continue
             latest = self._latest_existing(r)
-            _display_markdown(
+            parts.append(
                 f"- {new_target_sentence(st.loc['new'], r.molecule)}\n"
                 f"- {existing_target_sentence(st.loc['existing'], r.molecule, latest)}"
             )
             new = r.new[r.new["trust_code"] == self.trust_code]
             ex = r.existing[r.existing["trust_code"] == self.trust_code]
             share = r.quantity_share[r.quantity_share["trust_code"] == self.trust_code]
-            show_figure(
+            parts.append(
                 uptake_chart(
                     new, ex, share, r.definition, r.profile, label, note=SYNTHETIC_LABEL + "."
                 )
             )
             sav = r.savings[r.savings["trust_code"] == self.trust_code].iloc[0]
-            _display_markdown(
+            parts.append(
                 savings_sentence(
                     sav["achieved_gbp"],
                     sav["annual_remaining_gbp"],
@@ -882,26 +905,29 @@ class SwitchReport:
                 + forecast_sentence(r.forecast, r.molecule)
             )
             if len(r.forecast):
-                show_figure(
+                parts.append(
                     savings_chart(r.forecast, r.definition, label, note=SYNTHETIC_LABEL + ".")
                 )
-            _display_markdown(
+            parts.append(
                 f"How {self.trust_code} compares with the other trusts in the "
                 "sample (ranked by the share of existing patients on best value "
                 "in the latest month):"
             )
-            _display_table(
-                _plain_columns(self.league(r.molecule).drop(columns="molecule")),
-                f"{SHORT_LABEL} {COUNTS_NOTE}",
+            parts.append(
+                _table(
+                    _plain_columns(self.league(r.molecule).drop(columns="molecule")),
+                    f"{SHORT_LABEL} {COUNTS_NOTE}",
+                )
             )
+        return Section(*parts)
 
-    def show_time_to_switch(self) -> None:
-        """Display the time-to-switch chart for all molecules."""
+    def time_to_switch_section(self) -> Section:
+        """The time-to-switch chart for all molecules."""
         dists = {
             r.molecule: r.time_to_switch[r.time_to_switch["trust_code"] == self.trust_code]
             for r in self.results
         }
-        show_figure(time_to_switch_chart(dists, self.trust_name, note=SYNTHETIC_LABEL + "."))
+        return Section(time_to_switch_chart(dists, self.trust_name, note=SYNTHETIC_LABEL + "."))
 
     def _proxy_results(self) -> list[tuple[SwitchDefinition, pd.DataFrame]]:
         if self._proxies is None:
@@ -910,6 +936,8 @@ class SwitchReport:
                 shares = shared_proxy_shares(definitions)
             else:
                 shares = [vmp_proxy_share(self.usage, d) for d in definitions]
+            # Real SCMD months after the report's period end are not shown.
+            shares = [s[s["year_month"] <= self.period_end].reset_index(drop=True) for s in shares]
             self._proxies = list(zip(definitions, shares, strict=True))
         return self._proxies
 
@@ -925,30 +953,35 @@ class SwitchReport:
             frames.append(mine.drop(columns=["proxy_best_value_doses", "proxy_total_doses"]))
         return pd.concat(frames, ignore_index=True) if frames else None
 
-    def show_vmp_proxy(self) -> None:
-        """Display the SCMD VMP-level proxy chart(s) for molecules that have one."""
-        shown = False
+    def vmp_proxy_section(self) -> Section:
+        """The SCMD VMP-level proxy chart(s) for molecules that have one."""
+        parts: list[Any] = []
         for definition, proxy in self._proxy_results():
             mine = proxy[proxy["trust_code"] == self.trust_code]
-            _display_markdown(
+            parts.append(
                 f"**{definition.molecule.capitalize()} proxy:** {definition.vmp_proxy.label}."
             )
-            show_figure(vmp_proxy_chart(mine, proxy, definition, self.trust_name))
+            if proxy.empty:
+                parts.append(
+                    f"The SCMD extract has no months up to {self.context.period_end_label}."
+                )
+                continue
+            parts.append(vmp_proxy_chart(mine, proxy, definition, self.trust_name))
             if len(mine):
                 last = mine.iloc[-1]
-                _display_markdown(
+                parts.append(
                     f"In {_month(last['year_month'])}, {last['pct_proxy_best_value']:.1f}% of "
                     f"{self.trust_code}'s 40mg {definition.molecule} doses in SCMD were "
                     "best-value-like presentations (real data)."
                 )
-            shown = True
-        if not shown:
-            _display_markdown("None of the chosen molecules has a VMP-level proxy.")
+        if not parts:
+            parts.append("None of the chosen molecules has a VMP-level proxy.")
+        return Section(*parts)
 
     def doac(self) -> tuple[pd.DataFrame, LogisticFit]:
         """The real DOAC series with its fitted curve (cached)."""
         if self._doac is None:
-            self._doac = shared_doac_curve()
+            self._doac = shared_doac_curve(self.period_end)
         return self._doac
 
     def _doac_table(self) -> pd.DataFrame:
@@ -964,11 +997,10 @@ class SwitchReport:
         )
         return out
 
-    def show_doac(self) -> None:
-        """Display the real DOAC switch curve and its description."""
+    def doac_section(self) -> Section:
+        """The real DOAC switch curve and its description."""
         series, fit = self.doac()
-        show_figure(doac_chart(series, fit))
-        _display_markdown(doac_sentence(series, fit))
+        return Section(doac_chart(series, fit), doac_sentence(series, fit))
 
 
 def _plain_columns(frame: pd.DataFrame) -> pd.DataFrame:
@@ -979,46 +1011,21 @@ def _plain_columns(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _display_markdown(text: str) -> None:
-    from IPython.display import Markdown, display
-
-    display(Markdown(text))
-
-
-def _display_table(frame: pd.DataFrame, caption: str) -> None:
-    from IPython.display import Markdown, display
-
+def _table(frame: pd.DataFrame, caption: str) -> Table:
     money = [c for c in frame.columns if "(£)" in str(c)]
-    styler = frame.style.hide(axis="index").format(precision=1, thousands=",", na_rep="")
-    if money:
-        styler = styler.format("{:,.0f}", subset=money, na_rep="")
-    display(styler)
-    display(Markdown(f"*{caption}*"))
-
-
-def _trust_names(
-    trust_code: str, trust_list: list[str], given: Mapping[str, str] | None
-) -> dict[str, str]:
-    """Names for the trusts, checking the report's trust is a current trust."""
-    if given is not None:
-        if trust_code not in given:
-            raise SwitchReportError(f"trust_code: {trust_code!r} is not among the named trusts")
-        return dict(given)
-    from medlib.io.datasets import load_dataset
-
-    reference = load_dataset("trusts").set_index("trust_code")
-    if trust_code not in reference.index:
-        raise SwitchReportError(
-            f"trust_code: {trust_code!r} is not a trust in the bundled trust reference; use a "
-            "current ODS code such as 'RTD'"
-        )
-    successor = reference.loc[trust_code, "successor_code"]
-    if successor:
-        raise SwitchReportError(
-            f"trust_code: {trust_code!r} merged into {successor!r}; report on {successor!r}"
-        )
-    names = reference["trust_name"]
-    return {t: str(names.get(t, t)) for t in trust_list}
+    counts = [
+        c
+        for c in frame.columns
+        if pd.api.types.is_integer_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
+    ]
+    formats: dict[str, Any] = {c: "{:,}" for c in counts if c not in money}
+    formats.update({c: (lambda v: format_gbp(v, "whole")) for c in money})
+    return Table(
+        frame,
+        formats,
+        caption=caption,
+        na_rep="",
+    )
 
 
 @pack_cached
@@ -1035,8 +1042,8 @@ def shared_proxy_shares(definitions: list[SwitchDefinition]) -> list[pd.DataFram
 shared_doac_curve = pack_cached(fit_doac_curve)
 
 
-def build_switch_report(
-    trust_code: str = "RTD",
+def build(
+    context: ReportContext,
     switches: Sequence[str] = ("adalimumab", "infliximab"),
     target_profile: str = "2025",
     seed: int = 2025,
@@ -1047,49 +1054,67 @@ def build_switch_report(
     usage: pd.DataFrame | None = None,
     trust_names: Mapping[str, str] | None = None,
 ) -> SwitchReport:
-    """Validate parameters, generate the synthetic sample and compute every result.
+    """Generate the synthetic sample to the context's period end and compute every result.
 
     Args:
-        trust_code: The report's trust (must be in the SCMD biologics extract).
-        switches: Molecules to report, in order.
+        context: The report's trust and period end, from
+            :func:`medlib.context.resolve_context` (a single trust, not a system).
+        switches: Molecules to report, in order. Those launched after the period end are
+            left out (the data note names them).
         target_profile: ``"2025"``, ``"2017"`` or ``"definition"`` (each switch's own).
         seed: Seed for the synthetic sample.
-        trusts: Trusts to compare (default: the sample trusts plus ``trust_code``).
+        trusts: Trusts to compare (default: the sample trusts plus the report's trust).
         definitions_path: Switch definitions file (default: the project's).
         volumes: Patient volumes instead of the SCMD calibration (for tests).
         usage: SCMD usage for the VMP proxy (default: the bundled biologics extract).
         trust_names: ``{code: name}`` (default: the bundled trust reference).
 
     Raises:
-        SwitchReportError: A parameter is invalid (the message names it).
+        SwitchReportError: An option is invalid, the context is a system, or no chosen switch
+            launched by the period end (the message names what to change).
     """
     validate_parameters(
-        trust_code,
-        list(switches) if isinstance(switches, tuple) else switches,
-        target_profile,
-        seed,
+        list(switches) if isinstance(switches, tuple) else switches, target_profile, seed
     )
-    trust_code = normalise_code(trust_code)
+    if context.is_system:
+        raise SwitchReportError(
+            f"trust_code: the switch report is for one trust; {context.code!r} is a system of "
+            f"{len(context.trust_codes)} trusts"
+        )
+    trust_code = context.code
     try:
-        definitions = select_switches(
+        chosen = select_switches(
             load_switch_definitions(definitions_path), list(switches), target_profile
         )
     except SwitchDefinitionError as exc:
         raise SwitchReportError(str(exc)) from None
+    launched = [d for d in chosen if pd.Timestamp(d.launch_date) <= context.census_date]
+    left_out = [d for d in chosen if pd.Timestamp(d.launch_date) > context.census_date]
+    if not launched:
+        raise SwitchReportError(
+            f"switches: none of {[d.molecule for d in chosen]} had launched by the period end "
+            f"({context.period_end_label}); choose a later period_end or other switches"
+        )
     trust_list = list(dict.fromkeys([*(trusts or DEFAULT_TRUSTS), trust_code]))
-    trust_names = _trust_names(trust_code, trust_list, trust_names)
-    sample, load, shared = shared_switch_analysis(definitions, trust_list, seed, volumes)
+    names = dict(trust_names) if trust_names is not None else reference_trust_names()
+    if trust_code not in names:
+        raise SwitchReportError(f"trust_code: {trust_code!r} is not among the named trusts")
+    names = {t: names.get(t, t) for t in trust_list}
+    sample, load, shared = shared_switch_analysis(
+        launched, trust_list, seed, volumes, context.census_date
+    )
     # The forecast reads only the trust's own rows; selecting them once, not per molecule,
     # halves its time.
     mine = load.data[load.data["trust_code"] == trust_code]
     results = [_with_forecast(r, mine[mine["molecule"] == r.molecule], trust_code) for r in shared]
     return SwitchReport(
-        trust_code=trust_code,
-        trust_names=dict(trust_names),
+        context=context,
+        trust_names=names,
         target_profile=target_profile,
         seed=seed,
         sample=sample,
         load=load,
         results=results,
         usage=usage,
+        left_out=left_out,
     )

@@ -32,6 +32,19 @@ from medlib.switch.definitions import SwitchDefinition, TargetProfile
 from medlib.switch.uptake import month_start, months_since
 from medlib.validation import require_columns
 
+__all__ = [
+    "FORECAST_COLUMNS",
+    "SavingsInputError",
+    "achieved_savings",
+    "financial_year_end",
+    "forecast_savings",
+    "forecast_vs_realised",
+    "remaining_opportunity",
+    "savings_summary",
+    "summarise_forecast",
+    "uptake_path",
+]
+
 SAVINGS_COLUMNS = ["trust_code", "activity_date", "molecule", "product", "quantity", "cost_gbp"]
 #: Columns of :func:`forecast_vs_realised`.
 FORECAST_COLUMNS = [

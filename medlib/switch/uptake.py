@@ -34,6 +34,24 @@ import pandas as pd
 from medlib.switch.definitions import SwitchDefinition, TargetProfile
 from medlib.validation import require_columns
 
+__all__ = [
+    "brand_quantities",
+    "brand_quantity_share",
+    "count_switch_backs",
+    "data_through",
+    "existing_patient_uptake",
+    "molecule_activity",
+    "month_start",
+    "months_since",
+    "new_patient_uptake",
+    "patient_cohorts",
+    "switch_backs",
+    "target_status",
+    "time_to_switch",
+    "time_to_switch_distribution",
+    "vmp_proxy_share",
+]
+
 ACTIVITY_COLUMNS = ["patient_id", "trust_code", "activity_date", "molecule", "product"]
 _KEY = ["trust_code", "patient_id"]
 

@@ -23,6 +23,15 @@ import pandas as pd
 from medlib.errors import MedlibError
 from medlib.paths import DATA_DIR
 
+__all__ = [
+    "LogisticFit",
+    "UptakeCurveError",
+    "fit_doac_curve",
+    "fit_logistic",
+    "load_doac_share",
+    "logistic",
+]
+
 DOAC_FILE = DATA_DIR / "switch" / "doac_warfarin_items_england_monthly.csv"
 
 
@@ -169,13 +178,18 @@ def load_doac_share() -> pd.DataFrame:
     return _doac_series().copy()
 
 
-def fit_doac_curve() -> tuple[pd.DataFrame, LogisticFit]:
+def fit_doac_curve(through: pd.Timestamp | None = None) -> tuple[pd.DataFrame, LogisticFit]:
     """Fit the logistic curve to the real DOAC share series.
 
+    Args:
+        through: Last month to use (a report's period end); None uses the whole series.
+
     Returns:
-        The series with a ``fitted_share`` column, and the fit.
+        The series (to ``through``) with a ``fitted_share`` column, and the fit.
     """
     series = load_doac_share()
+    if through is not None:
+        series = series[series["year_month"] <= pd.Timestamp(through)].reset_index(drop=True)
     fit = fit_logistic(series["year_month"], series["doac_share"])
     series["fitted_share"] = fit.predict(series["year_month"])
     return series, fit

@@ -47,6 +47,20 @@ from medlib.paths import DATA_DIR
 if TYPE_CHECKING:  # definitions are passed in; the generator does not load them
     from medlib.switch.definitions import SwitchDefinition
 
+__all__ = [
+    "BEHAVIOURS",
+    "DEFAULT_TRUSTS",
+    "DOSE_MG",
+    "SYNTHETIC_LABEL",
+    "SyntheticDataError",
+    "SyntheticHcd",
+    "UptakeBehaviour",
+    "assign_behaviours",
+    "generate_hcd_activity",
+    "scmd_patients_on_treatment",
+    "trust_patient_volumes",
+]
+
 SYNTHETIC_LABEL = "SYNTHETIC DATA: generated patients, not real activity"
 
 #: Trusts in the default sample: the eight acute trusts of North East and North Cumbria. All

@@ -365,8 +365,10 @@ def test_export_writes_csv_and_excel_with_the_table(tmp_path):
 
 def test_returned_tables_are_copies():
     ex = make(trusts=["A1"])
-    ex.table["period_value"] = -1
-    assert ex.table.iloc[0]["period_value"] == 69.0
+    table = ex.table
+    table["period_value"] = -1
+    assert table["period_value"].tolist() == [-1]
+    assert ex.table["period_value"].tolist() == [69.0]
 
 
 # --- polypharmacy -------------------------------------------------------------------------

@@ -35,10 +35,11 @@ def test_committed_notebook_is_thin_and_clean():
     nb = nbformat.read(NOTEBOOK, as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert code[0].metadata.get("tags") == ["parameters"]
-    params = dict(re.findall(r"^(\w+): \w+ = (.+)$", code[0].source, flags=re.M))
+    params = dict(re.findall(r"^(\w+): \w+ = (.+?)(?:  #.*)?$", code[0].source, flags=re.M))
     assert params == {
-        "organisation": '"RTD"',
-        "census_date": '"2024-03-31"',
+        "trust_code": '"RTD"',
+        "period_end": '"2024-03"',
+        "census_date": '""',
         "min_age": "18",
         "max_age": "120",
         "seed": "2025",
@@ -81,7 +82,7 @@ def executed(tmp_path_factory):
         pm.execute_notebook(
             str(NOTEBOOK),
             str(folder / "out.ipynb"),
-            parameters={"organisation": org, "seed": SEED, "tables_dir": str(folder / "tables")},
+            parameters={"trust_code": org, "seed": SEED, "tables_dir": str(folder / "tables")},
             kernel_name="python3",
             progress_bar=False,
             cwd=str(folder),

@@ -13,6 +13,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from poly_fixtures import CENSUS, IBUPROFEN, build, med, patient  # noqa: E402
 
+from medlib.context import resolve_context  # noqa: E402
 from medlib.errors import InputError  # noqa: E402
 from medlib.polypharmacy import pincer  # noqa: E402
 from medlib.polypharmacy import report as poly_report
@@ -48,7 +49,7 @@ def small_audit():
 
 @pytest.fixture(scope="module")
 def synthetic_audit():
-    return poly_report.load_audit("RTD", CENSUS, 18, 120, 2025)
+    return poly_report.load_audit(resolve_context("RTD", "2024-03"), CENSUS, 18, 120, 2025)
 
 
 def test_headline_table_hand_worked(small_audit):
@@ -138,9 +139,8 @@ def test_pincer_table_uses_the_disclosure_rule_on_raw_counts(synthetic_audit):
 
 
 def test_prose_has_no_small_counts_or_ids(synthetic_audit):
-    text = (
-        poly_report.headline_sentences(synthetic_audit).data
-        + poly_report.data_statement(synthetic_audit).data
+    text = poly_report.headline_sentences(synthetic_audit) + poly_report.data_statement(
+        synthetic_audit
     )
     assert not re.search(r"\b[1-7] patients", text)
     assert not re.search(r"SYN[0-9A-F]{10}", text)
@@ -199,11 +199,10 @@ def test_publish_writes_lead_tables(small_audit, tmp_path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("", CENSUS, 18, 120, 1), "organisation must be a trust ODS code"),
-        (("RTD", "2024-13-01", 18, 120, 1), "census_date"),
-        (("RTD", CENSUS, 80, 20, 1), "must not be above max_age"),
-        (("RTD", CENSUS, 18.5, 120, 1), "min_age must be a whole number"),
-        (("RTD", CENSUS, 18, 120, -3), "seed must be a whole number"),
+        (("2024-13-01", 18, 120, 1), "census_date"),
+        ((CENSUS, 80, 20, 1), "must not be above max_age"),
+        ((CENSUS, 18.5, 120, 1), "min_age must be a whole number"),
+        ((CENSUS, 18, 120, -3), "seed must be a whole number"),
     ],
 )
 def test_bad_parameters_fail_before_any_work(args, message):
@@ -225,7 +224,7 @@ def test_indicator_labels():
 
 
 def test_headline_sentences_hand_worked(small_audit):
-    text = poly_report.headline_sentences(small_audit).data.splitlines()
+    text = poly_report.headline_sentences(small_audit).splitlines()
     # Means as in test_headline_table_hand_worked: 20 / 9 = 2.2 and 120 / 29 = 4.1.
     assert text[0] == (
         "- Unique medicines per patient (BNF chapters 1-4 and 6-10), on average: **2.2** at RTD, "
@@ -236,3 +235,40 @@ def test_headline_sentences_hand_worked(small_audit):
         "- 10 or more unique medicines: too few patients at RTD to show (small numbers are "
         "suppressed); 41.4% across all organisations."
     )
+
+
+def test_census_date_defaults_to_the_end_of_the_period_and_may_not_pass_it():
+    context = resolve_context("RTD", "2023-12")
+    assert poly_report.census_for(context) == pd.Timestamp("2023-12-31")
+    assert poly_report.census_for(context, "2023-11-30") == pd.Timestamp("2023-11-30")
+    with pytest.raises(InputError, match="census_date 2024-01-31 is after the report's period end"):
+        poly_report.census_for(context, "2024-01-31")
+    with pytest.raises(InputError, match="the audit is for one trust; 'QHM' is a system"):
+        poly_report.load_audit(resolve_context("QHM", "2023-12"))
+
+
+def test_report_sections_and_tables(synthetic_audit):
+    report = poly_report.AuditReport(resolve_context("RTD", "2024-03"), synthetic_audit)
+    assert report.section_names() == [
+        "data_statement",
+        "headline",
+        "comparators",
+        "medicines_by_age",
+        "acb",
+        "combinations",
+        "pincer",
+        "pincer_funnel",
+    ]
+    assert report.section("headline").text == poly_report.headline_sentences(synthetic_audit)
+    shown = report.section("pincer").tables[0].frame
+    pd.testing.assert_frame_equal(shown, report.tables()["poly_pincer"])
+    assert len(report.section("pincer_funnel").figures) == 1
+    assert sorted(report.tables()) == [
+        "poly_acb",
+        "poly_combinations",
+        "poly_headline",
+        "poly_medicines_by_age",
+        "poly_pincer",
+        "poly_pincer_funnel",
+    ]
+    plt.close("all")

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from medlib.context import resolve_context
 from medlib.io.datasets import load_dataset
 from medlib.present.figures import clipped_text, png_bytes, show_figure
 
@@ -60,7 +61,7 @@ def test_show_figure_displays_a_png_and_closes_the_figure(monkeypatch):
     assert plt.get_fignums() == []
 
 
-def test_every_switch_chart_fits_with_the_longest_trust_name(monkeypatch):
+def test_every_switch_chart_fits_with_the_longest_trust_name():
     import medlib.switch.report as sr
 
     names = load_dataset("trusts")["trust_name"]
@@ -74,8 +75,8 @@ def test_every_switch_chart_fits_with_the_longest_trust_name(monkeypatch):
         ],
         columns=["trust_code", "molecule", "patients"],
     )
-    report = sr.build_switch_report(
-        "RR7",
+    report = sr.build(
+        resolve_context("RR7", "2025-03"),
         ["adalimumab", "ustekinumab"],
         "2025",
         3,
@@ -83,14 +84,11 @@ def test_every_switch_chart_fits_with_the_longest_trust_name(monkeypatch):
         volumes=volumes,
         trust_names={"RTD": "Newcastle", "RR7": longest},
     )
-    figures = []
-    monkeypatch.setattr(sr, "show_figure", figures.append)
-    monkeypatch.setattr(sr, "_display_markdown", lambda text: None)
-    monkeypatch.setattr(sr, "_display_table", lambda frame, caption: None)
-    report.show_molecules()
-    report.show_time_to_switch()
-    report.show_vmp_proxy()
-    report.show_doac()
+    figures = [
+        figure
+        for name in ("molecules", "time_to_switch", "vmp_proxy", "doac")
+        for figure in report.section(name).figures
+    ]
     assert len(figures) == 7  # uptake and savings for two molecules, time to switch, proxy, DOAC
     clipped = [(f.axes[0].get_title(), clipped_text(f)) for f in figures]
     assert [(title, texts) for title, texts in clipped if texts] == []

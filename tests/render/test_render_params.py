@@ -109,13 +109,13 @@ def test_wrong_types_and_values_name_the_key(changes, expected):
 def test_unknown_trust_code_is_an_error():
     found = problems(trusts=["RTD", "RXX"])
     assert found == [
-        "trusts[1]: 'RXX' is not a trust in the bundled trusts table; "
+        "trusts[1]: 'RXX' is not a trust in the bundled trusts reference; "
         "expected an ODS trust code such as 'RTD'"
     ]
 
 
 def test_merged_trust_points_to_its_successor():
-    assert problems(trusts=["RLN"]) == ["trusts[0]: 'RLN' merged into 'R0B'; list 'R0B' instead"]
+    assert problems(trusts=["RLN"]) == ["trusts[0]: 'RLN' merged into 'R0B'; use 'R0B' instead"]
 
 
 def test_trust_codes_are_checked_against_the_bundled_trusts_table():
@@ -207,19 +207,21 @@ def test_bare_name_resolves_to_the_parameters_folder():
 
 def test_notebook_parameters_are_read_without_a_kernel(notebooks_dir):
     spec = inspect_report_notebook(notebooks_dir / "good.ipynb")
-    assert spec.trust_parameter == "trust_code"
-    assert sorted(spec.parameters) == ["scale", "table_name", "tables_dir", "trust_code"]
+    assert sorted(spec.parameters) == [
+        "period_end",
+        "scale",
+        "table_name",
+        "tables_dir",
+        "trust_code",
+    ]
     assert spec.parameters["scale"].type_name == "float"
-    assert inspect_report_notebook(notebooks_dir / "fragile.ipynb").trust_parameter == (
-        "organisation"
-    )
 
 
 def test_annotations_papermill_skips_are_still_found(tmp_path):
     # papermill's parser drops `x: str | None = None`; the ast pass must add it back.
     path = write_notebook(
         tmp_path / "opt.ipynb",
-        'trust_code: str = "RTD"\ntables_dir: str = ""\ncomparator: str | None = None\nn = 3',
+        'trust_code: str = "RTD"\nperiod_end: str = "2024-03"\ntables_dir: str = ""\ncomparator: str | None = None\nn = 3',
     )
     spec = inspect_report_notebook(path)
     assert spec.parameters["comparator"].type_name == "str | None"
@@ -231,7 +233,10 @@ def test_notebook_without_trust_or_tables_parameter_is_refused(tmp_path):
     with pytest.raises(ParameterError) as caught:
         inspect_report_notebook(path)
     assert caught.value.problems == [
-        "declares no trust parameter; expected one of ['trust_code', 'organisation']",
+        "declares no 'trust_code' parameter; every report notebook declares `trust_code: str` "
+        "and `period_end: str` (YYYY-MM)",
+        "declares no 'period_end' parameter; every report notebook declares `trust_code: str` "
+        "and `period_end: str` (YYYY-MM)",
         "declares no 'tables_dir' parameter; expected `tables_dir: str = \"\"`",
     ]
 
@@ -280,13 +285,17 @@ def test_missing_notebook_lists_what_is_available(notebooks_dir):
 def test_values_are_layered_defaults_periods_shared_per_notebook_then_trust(notebooks_dir):
     pset = parse()
     specs = check_against_notebooks(pset, notebooks_dir)
-    # good declares scale and table_name but no period; fragile declares neither.
+    # good declares scale and table_name; fragile neither; both declare period_end.
     assert report_parameters(pset, specs["good"], "RTF") == {
+        "period_end": "2024-03",
         "scale": 2.5,
         "table_name": "other_table",
         "trust_code": "RTF",
     }
-    assert report_parameters(pset, specs["fragile"], "RTF") == {"organisation": "RTF"}
+    assert report_parameters(pset, specs["fragile"], "RTF") == {
+        "period_end": "2024-03",
+        "trust_code": "RTF",
+    }
 
 
 def test_period_keys_go_to_notebooks_that_declare_them(tmp_path):

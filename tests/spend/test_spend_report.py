@@ -5,33 +5,40 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from medlib.errors import InputError
+from medlib.context import resolve_context
+from medlib.errors import InputError, MedlibError
 from medlib.present import charts
+from medlib.present.sections import Section, Table
 from medlib.spend import measures
 from medlib.spend.report import (
     SpendReport,
+    build,
     change_sentence,
     forecast_sentence,
-    format_gbp,
-    format_pct,
+    table_view,
     tidy_for_publication,
 )
 
+
+def spend_report(
+    trust_code: str = "RTD",
+    period_end: str = "2024-03",
+    dataset: str = "scmd_lithium",
+    comparison_group: str = "region",
+    system_trusts: tuple[str, ...] = (),
+    **options,
+) -> SpendReport:
+    context = resolve_context(
+        trust_code,
+        period_end,
+        comparison_group=comparison_group,
+        data_source=dataset,
+        system_trusts=system_trusts,
+    )
+    return build(context, **options)
+
+
 # --- sentence builders ----------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("value", "text"),
-    [(1328.44, "£1,328"), (-857.5, "-£858"), (999_999.0, "£999,999"), (2_450_000, "£2.5m")],
-)
-def test_format_gbp(value, text):
-    assert format_gbp(value) == text
-
-
-def test_format_pct_and_missing():
-    assert format_pct(182.268) == "+182.3%"
-    assert format_pct(-3.04) == "-3.0%"
-    assert format_pct(np.nan) == "not available" and format_gbp(None) == "not available"
 
 
 def test_change_sentence_spend():
@@ -88,12 +95,12 @@ def test_tidy_for_publication_rounds_by_kind():
 
 @pytest.fixture(scope="module")
 def rtd() -> SpendReport:
-    return SpendReport("RTD", "2024-03")
+    return spend_report("RTD", "2024-03")
 
 
 @pytest.fixture(scope="module")
 def rx4_midyear() -> SpendReport:
-    return SpendReport("RX4", "2023-12", high_cost_blocks={"RX4": 1200.0})
+    return spend_report("RX4", "2023-12", high_cost_blocks={"RX4": 1200.0})
 
 
 def test_headline_numbers_match_the_penny_checked_totals(rtd):
@@ -167,12 +174,12 @@ def test_charts_are_figures(rx4_midyear):
 
 def test_comparators_follow_the_group(rx4_midyear):
     region = rx4_midyear.comparators
-    national = SpendReport("RX4", "2023-12", comparison_group="national").comparators
+    national = spend_report("RX4", "2023-12", comparison_group="national").comparators
     assert "RX4" in region and set(region) < set(national)
 
 
 def test_quantity_only_source_never_shows_a_cost():
-    report = SpendReport("RR7", "2021-10", dataset="scmd_biologics")
+    report = spend_report("RR7", "2021-10", dataset="scmd_biologics")
     assert report.measure == "ddds"
     assert "Cost is not available in the scmd_biologics data" in report.headline()
     fy = report.spend_by_financial_year()
@@ -181,7 +188,7 @@ def test_quantity_only_source_never_shows_a_cost():
 
 
 def test_system_of_trusts_sums_members():
-    report = SpendReport("North East", "2023-10", system_trusts=["RTD", "RR7"])
+    report = spend_report("North East", "2023-10", system_trusts=["RTD", "RR7"])
     fy = report.spend_by_financial_year().set_index(["trust_code", "financial_year"])
     total = fy.loc[("North East", "2022/23"), "cost_gbp"]
     members = fy.loc[("RTD", "2022/23"), "cost_gbp"] + fy.loc[("RR7", "2022/23"), "cost_gbp"]
@@ -197,20 +204,24 @@ def test_system_of_trusts_sums_members():
         ({"dataset": "scmd_unknown"}, "dataset must be one of"),
         ({"comparison_group": "planet"}, "comparison_group"),
         ({"period_end": "2030-01"}, "outside the scmd_lithium data"),
-        ({"trust_code": "ZZZ"}, "no rows"),
+        ({"trust_code": "RBS"}, "no rows"),
         ({"period_end": "March"}, "period_end"),
     ],
 )
 def test_bad_parameters_are_clear_errors(kwargs, message):
     with pytest.raises(InputError, match=message):
-        SpendReport(**kwargs)
+        spend_report(**kwargs)
+
+
+def test_an_unknown_trust_stops_before_any_data_is_read():
+    with pytest.raises(MedlibError, match="'ZZZ' is not a trust in the bundled trusts reference"):
+        spend_report("ZZZ")
 
 
 def test_no_forecast_when_the_trust_data_stop_before_the_period_end():
     # North Tees and Hartlepool (RVW) has no lithium rows after 2023-12 in the bundled extract.
-    from medlib.spend.report import SpendReport
 
-    report = SpendReport("RVW", "2024-03")
+    report = spend_report("RVW", "2024-03")
     assert report.forecasts["forecast"].isna().all()
     assert report.forecast_gap == (
         "There is no year-end forecast for 2023/24: the data for North Tees And Hartlepool NHS "
@@ -220,8 +231,27 @@ def test_no_forecast_when_the_trust_data_stop_before_the_period_end():
     assert report.forecast_gap in report.headline()
 
 
-def test_pounds_put_the_sign_before_the_pound_sign():
-    from medlib.spend.report import _pounds
+def test_table_views_put_the_sign_before_the_pound_sign():
+    frame = pd.DataFrame({"cost_gbp": [-357.76, 1328.44], "yoy_change_pct": [12.26, None]})
+    html = table_view(frame).styler().to_html()
+    assert "-£357.76" in html and "£1,328.44" in html and "12.3" in html
 
-    assert _pounds(-357.76) == "-£357.76"
-    assert _pounds(1328.44) == "£1,328.44"
+
+def test_every_section_returns_what_it_shows(rx4_midyear):
+    names = rx4_midyear.section_names()
+    assert names[0] == "headline" and names[-1] == "data_quality" and len(names) == 15
+    for name in names:
+        section = rx4_midyear.section(name)
+        assert isinstance(section, Section) and section.parts, name
+        assert "report." not in section.text, name
+    assert rx4_midyear.section("headline").text == rx4_midyear.headline()
+    movers = rx4_midyear.section("movers")
+    assert len(movers.figures) == 1
+    assert isinstance(movers.tables[0], Table)
+    assert movers.tables[0].frame.equals(rx4_midyear.movers_table())
+    charts.close_all()
+
+
+def test_an_unknown_section_lists_the_names(rtd):
+    with pytest.raises(InputError, match="no section called 'summary'; choose one of"):
+        rtd.section("summary")

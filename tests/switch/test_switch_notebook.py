@@ -29,7 +29,14 @@ def test_committed_notebook_is_thin_and_clean():
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert code[0].metadata.get("tags") == ["parameters"]
     params = dict(re.findall(r"^(\w+): \w+ = (.+?)  #", code[0].source, flags=re.M))
-    assert set(params) == {"trust_code", "switches", "target_profile", "seed", "tables_dir"}
+    assert set(params) == {
+        "trust_code",
+        "period_end",
+        "switches",
+        "target_profile",
+        "seed",
+        "tables_dir",
+    }
     assert params["trust_code"] == '"RTD"' and params["tables_dir"] == '""'
     for cell in code:
         assert not cell.outputs and cell.execution_count is None
@@ -49,6 +56,7 @@ def test_papermill_for_another_trust_publishes_clean_tables(tmp_path):
         str(out),
         parameters={
             "trust_code": "RR7",
+            "period_end": "2025-03",
             "switches": ["adalimumab", "ustekinumab"],
             "target_profile": "2017",
             "tables_dir": str(tables),

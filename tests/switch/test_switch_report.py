@@ -6,15 +6,14 @@ import pandas as pd
 import pytest
 from switch_fixtures import TESTMAB, hand_activity
 
+from medlib.context import resolve_context
+from medlib.errors import MedlibError
 from medlib.switch.definitions import load_switch_definitions
 from medlib.switch.report import (
     SwitchReportError,
-    _analyse,
-    build_switch_report,
+    analyse_molecule,
+    build,
     existing_target_sentence,
-    format_count,
-    format_gbp,
-    format_percentage,
     league_table,
     new_target_sentence,
     savings_sentence,
@@ -42,26 +41,16 @@ def report():
             "quantity": [8.0, 4.0, 0.8],
         }
     )
-    return build_switch_report(
-        "RR7", MOLECULES, "2025", 11, trusts=TRUSTS, volumes=volumes, usage=usage, trust_names=NAMES
+    return build(
+        resolve_context("RR7", "2025-03"),
+        MOLECULES,
+        "2025",
+        11,
+        trusts=TRUSTS,
+        volumes=volumes,
+        usage=usage,
+        trust_names=NAMES,
     )
-
-
-class TestFormatting:
-    def test_money_loses_false_precision(self):
-        assert format_gbp(1234567.8) == "£1,235,000"
-        assert format_gbp(9994.0) == "£9,990"
-        assert format_gbp(-15400) == "-£15,000"
-        assert format_gbp(0.4) == "£0"
-        assert format_gbp(math.nan) == "not available"
-
-    def test_counts_and_percentages(self):
-        assert format_count(590) == "about 590 patients"
-        assert format_count("*", "more patients") == "fewer than 8 more patients"
-        assert format_count(0) == "no patients"
-        assert format_percentage("*") == "suppressed (fewer than 8 patients)"
-        assert format_percentage(95.23) == "95.2%"
-        assert format_percentage(None) == "not available"
 
 
 ROW = {
@@ -166,7 +155,7 @@ class TestReport:
         assert "rounded to the nearest 5" in note
 
     def test_lead_tables_have_no_patient_identifiers(self, report):
-        tables = report.lead_tables()
+        tables = report.tables()
         pseudonyms = set(report.activity["patient_id"])
         for name, table in tables.items():
             assert re.fullmatch(r"[a-z][a-z0-9_]*", name)
@@ -176,7 +165,7 @@ class TestReport:
             assert table.attrs["note"].startswith("SYNTHETIC DATA")
 
     def test_lead_table_counts_are_disclosed(self, report):
-        tables = report.lead_tables()
+        tables = report.tables()
         count_columns = {
             "switch_headline": [
                 "new_patients",
@@ -212,7 +201,7 @@ class TestReport:
         assert ranked == sorted(ranked)
 
     def test_league_matches_hand_counts_on_a_tiny_example(self):
-        result = _analyse(hand_activity(), TESTMAB, ["RTD", "RR7"], "RTD")
+        result = analyse_molecule(hand_activity(), TESTMAB, ["RTD", "RR7"], "RTD")
         league = league_table(result, {}, "RTD").set_index("trust_code")
         # Every count here is 1-2 patients: all suppressed, nothing ranked.
         assert league.loc["RTD", "existing_patients_latest"] == "*"
@@ -227,7 +216,7 @@ class TestReport:
         assert head.loc["adalimumab", "achieved_saving_gbp"] > 0
 
     def test_vmp_proxy_table_is_labelled_and_uses_real_counts(self, report):
-        proxy = report.lead_tables()["switch_vmp_proxy"]
+        proxy = report.tables()["switch_vmp_proxy"]
         row = proxy[proxy["trust_code"] == "RR7"].iloc[0]
         # RR7: 8 ml / 0.8 = 10 best-value-like doses, 4 ml / 0.4 = 10 originator-like doses.
         assert row["pct_proxy_best_value"] == 50.0
@@ -250,7 +239,10 @@ class TestReport:
         assert "patient_id" in backs.columns
         # Each trust's list holds its own patients, and together they are every switch-back.
         per_trust = {
-            t: replace(report, trust_code=t).analyst_switch_backs("adalimumab") for t in TRUSTS
+            t: replace(
+                report, context=replace(report.context, code=t, trust_codes=(t,))
+            ).analyst_switch_backs("adalimumab")
+            for t in TRUSTS
         }
         assert all(set(b["trust_code"]) <= {t} for t, b in per_trust.items())
         activity = report.activity
@@ -259,74 +251,86 @@ class TestReport:
         )
         assert sum(len(b) for b in per_trust.values()) == len(everyone) > 0
 
-    def test_show_methods_run_and_close_figures(self, report, monkeypatch):
+    def test_sections_return_what_they_show(self, report):
         import matplotlib.pyplot as plt
 
-        import medlib.switch.report as sr
-
-        shown = []
-        monkeypatch.setattr(sr, "_display_markdown", shown.append)
-        monkeypatch.setattr(sr, "_display_table", lambda frame, caption: shown.append(caption))
-        report.show_data_note()
-        report.show_headline()
-        report.show_molecules()
-        report.show_time_to_switch()
-        report.show_vmp_proxy()
-        report.show_doac()
-        assert plt.get_fignums() == []
-        text = "\n".join(shown)
+        names = report.section_names()
+        assert names == [
+            "data_note",
+            "headline",
+            "molecules",
+            "time_to_switch",
+            "vmp_proxy",
+            "doac",
+        ]
+        sections = {name: report.section(name) for name in names}
+        text = "\n".join(s.text for s in sections.values())
         assert "### Adalimumab" in text and "### Ustekinumab" in text
         assert "falls due at the end of Jul 2025" in text
         assert "DOACs made up" in text
+        # Uptake and savings charts for two molecules, then time to switch, proxy and DOAC.
+        assert [len(s.figures) for s in sections.values()] == [0, 0, 4, 1, 1, 1]
+        captions = [t.caption for s in sections.values() for t in s.tables]
+        assert len(captions) == 3 and all(c.startswith("Synthetic data.") for c in captions)
+        assert "report." not in text and "analyst_" not in text
+        plt.close("all")
 
 
 class TestParameters:
     @pytest.mark.parametrize(
         ("args", "message"),
         [
-            (("", ["adalimumab"], "2025", 1), "trust_code"),
-            (("RTD", "adalimumab", "2025", 1), "switches: expected a list"),
-            (("RTD", ["adalimumab"], "2030", 1), "target_profile: expected one of 2025, 2017"),
-            (("RTD", ["adalimumab"], "2025", -1), "seed"),
-            (("RTD", ["adalimumab"], "2025", True), "seed"),
+            (("adalimumab", "2025", 1), "switches: expected a list"),
+            ((["adalimumab"], "2030", 1), "target_profile: expected one of 2025, 2017"),
+            ((["adalimumab"], "2025", -1), "seed"),
+            ((["adalimumab"], "2025", True), "seed"),
         ],
     )
     def test_bad_parameters(self, args, message):
         with pytest.raises(SwitchReportError, match=message):
             validate_parameters(*args)
         with pytest.raises(SwitchReportError, match="tables_dir"):
-            validate_parameters("RTD", ["adalimumab"], "2025", 1, None)
+            validate_parameters(["adalimumab"], "2025", 1, None)
 
     def test_unknown_molecule_and_trust(self):
         with pytest.raises(SwitchReportError, match="no definition for 'nivolumab'"):
-            build_switch_report("RTD", ["nivolumab"])
-        with pytest.raises(SwitchReportError, match="'ZZZ' is not a trust in the bundled"):
-            build_switch_report("ZZZ", ["adalimumab"], trusts=["RTD"])
-        with pytest.raises(SwitchReportError, match="'RNL' merged into 'RNN'"):
-            build_switch_report("RNL", ["adalimumab"], trusts=["RTD"])
+            build(resolve_context("RTD", "2025-03"), ["nivolumab"])
+        with pytest.raises(MedlibError, match="'ZZZ' is not a trust in the bundled"):
+            resolve_context("ZZZ", "2025-03")
+        with pytest.raises(MedlibError, match="'RNL' merged into 'RNN'"):
+            resolve_context("RNL", "2025-03")
+        with pytest.raises(SwitchReportError, match="is for one trust; 'QHM' is a system"):
+            build(resolve_context("QHM", "2025-03"), ["adalimumab"])
+
+    def test_switches_launched_after_the_period_end_are_left_out(self):
+        # Ustekinumab's best-value launch is 1 September 2024: after a 2024-06 period end.
+        report = build(resolve_context("RTD", "2024-06"), ["adalimumab", "ustekinumab"])
+        assert [r.molecule for r in report.results] == ["adalimumab"]
+        assert (
+            "Ustekinumab is left out: its best-value launch (1 September 2024) is after this "
+            "report's period end (June 2024)." in report.data_note()
+        )
+        assert report.activity["activity_date"].max() <= pd.Timestamp("2024-06-30")
+        with pytest.raises(SwitchReportError, match="none of \\['ustekinumab'\\] had launched"):
+            build(resolve_context("RTD", "2024-06"), ["ustekinumab"])
 
     def test_trust_without_biologics_gets_a_report_that_says_so(self, monkeypatch, tmp_path):
-        import medlib.switch.report as sr
         from medlib.render.guard import check_tables_dir
 
-        shown = []
-        monkeypatch.setattr(sr, "_display_markdown", shown.append)
-        monkeypatch.setattr(sr, "_display_table", lambda frame, caption: None)
         # RX4 is a mental health trust: no biologics in SCMD. R0B calibrates through its
         # predecessors RLN and RE9.
-        report = build_switch_report("RX4", ["adalimumab"], trusts=["RTD", "R0B"])
+        report = build(resolve_context("RX4", "2025-03"), ["adalimumab"], trusts=["RTD", "R0B"])
         assert report.activity["trust_code"].isin(["RTD", "R0B"]).all()
         assert set(report.activity["trust_code"]) == {"RTD", "R0B"}
         head = report.headline().iloc[0]
         assert (head["new_status"], head["existing_status"]) == ("no patients", "no patients")
         assert head["achieved_saving_gbp"] == 0.0
         assert "has no use of these biologics" in report.data_note()
-        report.show_molecules()
-        report.show_time_to_switch()
-        report.show_vmp_proxy()
-        text = "\n".join(shown)
+        text = "\n".join(
+            report.section(name).text for name in ("molecules", "time_to_switch", "vmp_proxy")
+        )
         assert "Forecast (adalimumab): no activity" in text
-        tables = report.lead_tables()
+        tables = report.tables()
         assert set(tables["switch_league"]["trust_code"]) == {"RTD", "R0B", "RX4"}
         report.publish(str(tmp_path))
         assert check_tables_dir(tmp_path) == []
