@@ -29,6 +29,27 @@ from medlib.errors import MedlibError
 from medlib.paths import DATA_DIR, PARAMETERS_DIR, PROJECT_ROOT
 from medlib.reference.trusts import UnknownTrustError
 
+__all__ = [
+    "DEFAULT_TIMEOUT_SECONDS",
+    "PERIOD_KEYS",
+    "REPORT_PARAMETERS",
+    "RESERVED_PARAMETERS",
+    "TABLES_PARAMETER",
+    "TRUST_PARAMETER",
+    "NotebookParameter",
+    "NotebookSpec",
+    "ParameterError",
+    "ParameterSet",
+    "check_against_notebooks",
+    "inspect_report_notebook",
+    "load_parameter_set",
+    "parameters_digest",
+    "parse_parameter_set",
+    "report_parameters",
+    "resolve_parameter_path",
+    "value_matches",
+]
+
 #: Notebook parameter that receives the trust's ODS code.
 TRUST_PARAMETER = "trust_code"
 #: What every report notebook declares: the trust and the last month of the report.
@@ -440,17 +461,6 @@ def value_matches(value: Any, type_name: str | None, default: Any = _MISSING) ->
     )
 
 
-def known_trust_table() -> dict[str, str | None]:
-    """``{trust_code: successor_code or None}`` from the bundled trusts table."""
-    from medlib.io.datasets import load_dataset
-
-    trusts = load_dataset("trusts")
-    return {
-        str(code): (None if succ is None or succ != succ else str(succ))
-        for code, succ in zip(trusts["trust_code"], trusts["successor_code"], strict=True)
-    }
-
-
 def _layered_values(pset: ParameterSet, nb_name: str, spec: NotebookSpec) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for key in PERIOD_KEYS:
@@ -610,11 +620,10 @@ def _check_trusts(
     trusts = _check_str_list(data, "trusts", problems, _TRUST_CODE, "upper-case ODS trust codes")
     if not trusts or len(problems) > before:
         return trusts
-    known = known_trusts if known_trusts is not None else known_trust_table()
     for i, code in enumerate(trusts):
         # The same check every report makes of its trust (medlib.context).
         try:
-            check_trust_code(code, known)
+            check_trust_code(code, known_trusts)
         except UnknownTrustError as exc:
             problems.append(f"trusts[{i}]: {exc}")
     return trusts

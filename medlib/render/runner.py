@@ -27,6 +27,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from medlib.errors import MedlibError
 from medlib.paths import NOTEBOOKS_DIR, REPORTS_DIR
+from medlib.reference.trusts import trust_names
 from medlib.render.execute import ReportOutcome, ReportTask, run_report, worker_init
 from medlib.render.html import ReportHeading
 from medlib.render.manifest import (
@@ -517,10 +518,7 @@ def _pack_lock(out_dir: Path) -> Iterator[None]:
 
 
 def _trust_names(codes: Sequence[str]) -> dict[str, str]:
-    from medlib.io.datasets import load_dataset
-
-    trusts = load_dataset("trusts")
-    names = dict(zip(trusts["trust_code"], trusts["trust_name"], strict=True))
+    names = trust_names()
     return {code: names.get(code, "") for code in codes}
 
 

@@ -26,7 +26,6 @@ import pandas as pd
 
 from medlib.errors import InputError
 from medlib.reference.financial_years import add_fy_columns, fy_bounds, fy_month, fy_of_month
-from medlib.reference.trusts import normalise_code
 from medlib.validation import parse_month, require_columns
 
 __all__ = [
@@ -39,7 +38,6 @@ __all__ = [
     "data_quality",
     "entity_monthly",
     "fytd_comparison",
-    "resolve_entity",
     "rolling_12_months",
     "spend_by_financial_year",
     "totals_by_financial_year",
@@ -184,38 +182,6 @@ class Entity:
     label: str
     trust_codes: tuple[str, ...]
     is_system: bool = False
-
-
-def resolve_entity(
-    trust_code: str,
-    system_trusts: Sequence[str] | None = None,
-    trusts: pd.DataFrame | None = None,
-) -> Entity:
-    """Resolve a report's subject.
-
-    Args:
-        trust_code: An ODS trust code, an ICB code (e.g. ``"QHM"``; its trusts come from
-            ``trusts``), or a system's name when ``system_trusts`` is given.
-        system_trusts: The trust codes of a system named ``trust_code``.
-        trusts: The ``trusts`` table (``trust_code, icb_code, successor_code``), needed to
-            resolve an ICB code.
-
-    Raises:
-        InputError: An empty code or an empty system.
-    """
-    if not isinstance(trust_code, str) or not trust_code.strip():
-        raise InputError(f"trust_code must be a non-empty string, got {trust_code!r}")
-    code = trust_code.strip()
-    if system_trusts:
-        members = tuple(dict.fromkeys(normalise_code(c) for c in system_trusts))
-        return Entity(code, members, True)
-    if trusts is not None:
-        require_columns(trusts, ["trust_code", "icb_code", "successor_code"], "trusts")
-        current = trusts[trusts["successor_code"].isna()]
-        members = current.loc[current["icb_code"] == code.upper(), "trust_code"]
-        if len(members) and code.upper() not in set(trusts["trust_code"]):
-            return Entity(code.upper(), tuple(sorted(members)), True)
-    return Entity(code.upper(), (code.upper(),), False)
 
 
 def entity_monthly(monthly: pd.DataFrame, entity: Entity, org: str = "trust_code") -> pd.DataFrame:

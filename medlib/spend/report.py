@@ -31,7 +31,7 @@ from medlib.present import charts
 from medlib.present.sections import Report, Section, Table
 from medlib.present.wording import format_gbp, format_pct
 from medlib.reference.financial_years import add_fy_columns, fy_bounds, fy_month, fy_of_month
-from medlib.reference.trusts import map_to_successor, trust_names
+from medlib.reference.trusts import map_to_successor, trust_names, trusts_table
 from medlib.spend import high_cost, measures, movers, outliers
 from medlib.stats import forecast, peer_comparison, spc
 
@@ -242,7 +242,7 @@ def prepared_usage(dataset: str, backend: str = "duckdb") -> PreparedUsage:
     The same for every trust's report, so a pack render computes it once
     (:mod:`medlib.pack_cache`).
     """
-    trusts = load_dataset("trusts")
+    trusts = trusts_table()
     products = load_dataset("products")
     usage = map_to_successor(load_dataset(dataset), keep_original=False)
     usage = measures.with_product_attributes(usage, products)

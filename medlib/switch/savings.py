@@ -148,7 +148,7 @@ def forecast_savings(
         >>> f = forecast_savings(launch="2024-04-01", monthly_quantity=100,
         ...     originator_price_per_unit=10.0, price_reduction=0.5, target_uptake=0.8,
         ...     months_to_target=4, end="2024-07-01")
-        >>> f["forecast_saving_gbp"].tolist()
+        >>> f["forecast_saving_gbp"].round(2).tolist()
         [0.0, 100.0, 200.0, 300.0]
     """
     price_reduction = _check_share(price_reduction, "price_reduction")

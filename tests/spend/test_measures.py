@@ -124,23 +124,6 @@ def test_totals_by_group():
     assert late["same_period_last_year"].isna().all()
 
 
-def test_resolve_entity():
-    trusts = pd.DataFrame(
-        {
-            "trust_code": ["RAA", "RBB", "ROLD"],
-            "icb_code": ["QXX", "QXX", "QXX"],
-            "successor_code": [None, None, "RAA"],
-        }
-    )
-    assert measures.resolve_entity("rAA ").trust_codes == ("RAA",)
-    icb = measures.resolve_entity("QXX", trusts=trusts)
-    assert icb.is_system and icb.trust_codes == ("RAA", "RBB")  # merged ROLD excluded
-    system = measures.resolve_entity("North", ["raa", "RBB", "RAA"])
-    assert system.label == "North" and system.trust_codes == ("RAA", "RBB")
-    with pytest.raises(InputError, match="non-empty"):
-        measures.resolve_entity("  ")
-
-
 def test_entity_monthly_sums_trusts_and_keeps_missing_cost_missing():
     df = _monthly([("2023-04-01", "A", 1.0), ("2023-04-01", "B", 2.0), ("2023-05-01", "B", np.nan)])
     df["quantity"] = [1.0, 2.0, 3.0]
