@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -41,13 +42,14 @@ class Table:
     na_rep: str = "–"
 
     def styler(self) -> pd.io.formats.style.Styler:
-        """The frame with its formats applied and its index hidden."""
+        """The frame with its formats applied and its index hidden.
+
+        Columns without a format of their own show whole numbers with thousands separators
+        and other numbers to one decimal place, whatever the column's dtype (disclosed columns
+        mix numbers with ``*``).
+        """
         styler = self.frame.style.hide(axis="index")
-        default = {
-            c: "{:,.1f}"
-            for c in self.frame.columns
-            if c not in self.formats and pd.api.types.is_float_dtype(self.frame[c])
-        }
+        default = {c: _plain_value for c in self.frame.columns if c not in self.formats}
         return styler.format({**default, **self.formats}, na_rep=self.na_rep)
 
     def _repr_html_(self) -> str:
@@ -57,6 +59,16 @@ class Table:
 
             html += f"<p><em>{escape(self.caption)}</em></p>"
         return html
+
+
+def _plain_value(value: Any) -> str:
+    if isinstance(value, bool | np.bool_):
+        return str(value)
+    if isinstance(value, int | np.integer):
+        return f"{value:,}"
+    if isinstance(value, float | np.floating):
+        return f"{value:,.1f}"
+    return str(value)
 
 
 Part = str | Table | Figure

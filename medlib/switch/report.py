@@ -1013,16 +1013,9 @@ def _plain_columns(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _table(frame: pd.DataFrame, caption: str) -> Table:
     money = [c for c in frame.columns if "(£)" in str(c)]
-    counts = [
-        c
-        for c in frame.columns
-        if pd.api.types.is_integer_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
-    ]
-    formats: dict[str, Any] = {c: "{:,}" for c in counts if c not in money}
-    formats.update({c: (lambda v: format_gbp(v, "whole")) for c in money})
     return Table(
         frame,
-        formats,
+        {c: (lambda v: format_gbp(v, "whole")) for c in money},
         caption=caption,
         na_rep="",
     )
