@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from medlib import __version__
+from medlib.present.wording import format_pct
 
 __all__ = ["app", "describe_usage", "info", "main", "quarantine_names", "validate"]
 
@@ -120,7 +121,7 @@ def describe_usage(frame: pd.DataFrame) -> list[str]:
     return [
         f"  {r.source}: {r.first_month} to {r.last_month} ({r.months} months), {r.trusts} trusts,"
         f" {r.products} products, cost on {r.rows_with_cost:,} of {r.rows:,} rows"
-        f" ({r.cost_coverage_pct:.1f}%)"
+        f" ({format_pct(r.cost_coverage_pct)})"
         for r in describe(frame).itertuples()
     ]
 

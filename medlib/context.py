@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from medlib.errors import InputError
+from medlib.present.wording import format_month
 from medlib.reference.trusts import UnknownTrustError, normalise_code, trust, trusts_table
 from medlib.validation import parse_month
 
@@ -69,7 +70,7 @@ class ReportContext:
     @property
     def period_end_label(self) -> str:
         """The period end as pages write it: ``March 2024``."""
-        return f"{self.period_end:%B %Y}"
+        return format_month(self.period_end)
 
     @property
     def census_date(self) -> pd.Timestamp:

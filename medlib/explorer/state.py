@@ -56,6 +56,7 @@ from medlib.explorer.sources import (
 )
 from medlib.io.patient_tables import PatientTables
 from medlib.present.disclosure import POLICY, disclose_count, disclose_percentage
+from medlib.present.wording import format_gbp, format_month_short, format_number, format_pct
 from medlib.reference.trusts import normalise_code, normalise_codes
 from medlib.spend.measures import aggregate_monthly
 from medlib.stats import peer_comparison, spc
@@ -789,7 +790,8 @@ class Explorer:
         if self.chart_series.empty:
             start, end = self.period
             who = ", ".join(self.units)
-            return f"No data for {who} from {start:%b %Y} to {end:%b %Y} for this selection."
+            span = f"{format_month_short(start)} to {format_month_short(end)}"
+            return f"No data for {who} from {span} for this selection."
         return None
 
     @property
@@ -1045,7 +1047,8 @@ class Explorer:
         who = ", ".join(self.units) if self.level != "england" else ENGLAND[1].lower()
         if self.level == "system":
             who = self.name_of(self.units[0])
-        return f"{self._measure_label()}: {who}, {start:%b %Y} to {end:%b %Y}"
+        span = f"{format_month_short(start)} to {format_month_short(end)}"
+        return f"{self._measure_label()}: {who}, {span}"
 
     def describe(self) -> str:
         """One sentence summing up the current view (or saying why it cannot be shown)."""
@@ -1058,9 +1061,10 @@ class Explorer:
         who = row["name"] if row["code"] != COMBINED else "the selected trusts together"
         value = _format_value(row["period_value"], measure)
         kind = "overall" if measure.ratio else "in total"
-        text = f"{self._measure_label()} for {who}, {start:%b %Y} to {end:%b %Y}: {value} {kind}"
+        span = f"{format_month_short(start)} to {format_month_short(end)}"
+        text = f"{self._measure_label()} for {who}, {span}: {value} {kind}"
         latest = _format_value(row["latest_value"], measure)
-        text += f"; {end:%b %Y}: {latest}"
+        text += f"; {format_month_short(end)}: {latest}"
         if pd.notna(row["percentile_rank"]):
             text += (
                 f", percentile rank {row['percentile_rank']:.0f} among "
@@ -1222,7 +1226,7 @@ def _format_value(value: object, measure: Measure) -> str:
         return "no data"
     number = float(value)  # type: ignore[arg-type]
     if measure.ratio:
-        return f"{number:.1f}%"
+        return format_pct(number)
     if measure.key == "spend":
-        return f"£{number:,.0f}"
-    return f"{number:,.0f}"
+        return format_gbp(number, "whole")
+    return format_number(number)

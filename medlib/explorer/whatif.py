@@ -25,6 +25,7 @@ import pandas as pd
 
 from medlib.errors import InputError
 from medlib.explorer.sources import ExplorerError
+from medlib.present.wording import format_gbp, format_month_short
 from medlib.switch import savings
 from medlib.switch.definitions import SwitchDefinition
 from medlib.validation import parse_month
@@ -151,10 +152,10 @@ class WhatIf:
         gap = f"{_money(abs(diff))} " if diff else ""
         return (
             f"{d.molecule.capitalize()}: with best-value uptake rising from 0 in "
-            f"{self.start_month:%b %Y} to {self.target_uptake:.0%} after "
+            f"{format_month_short(self.start_month)} to {self.target_uptake:.0%} after "
             f"{self.months_to_target} months, at a {self.price_reduction:.0%} price reduction "
             f"on {self.monthly_quantity:,.0f} units a month, the forecast saving from "
-            f"{s['first_month']:%b %Y} to {s['last_month']:%b %Y} is "
+            f"{format_month_short(s['first_month'])} to {format_month_short(s['last_month'])} is "
             f"{_money(s['forecast_gbp'])}. Following the national {profile.name} target path "
             f"({profile.existing_share:.0%} of existing patients by month "
             f"{profile.existing_months}) would save {_money(s['target_gbp'])}, so this scenario "
@@ -163,11 +164,8 @@ class WhatIf:
 
 
 def _money(value: float) -> str:
-    """Pounds to 3 significant figures: false precision in a forecast misleads."""
-    if value == 0:
-        return "£0"
-    rounded = float(f"{value:.3g}")
-    return f"£{rounded:,.0f}"
+    # A forecast saving: rounded as every modelled saving is, so it does not mislead.
+    return format_gbp(value, "estimate")
 
 
 def scmd_units_per_month(

@@ -23,6 +23,7 @@ from medlib.explorer.render import figure_png
 from medlib.explorer.sources import BUNDLED_DATASETS, COMPARATOR_LABELS, ExplorerError
 from medlib.explorer.state import CHARTS, COMPARISONS, MEASURES, Explorer, Measure
 from medlib.explorer.whatif import WhatIf, scmd_units_per_month
+from medlib.present.wording import format_gbp, format_number, format_pct
 from medlib.switch.definitions import SwitchDefinition
 
 __all__ = ["ALL_PRODUCTS", "ExplorerPanel", "WhatIfPanel", "explore", "format_table", "table_html"]
@@ -43,10 +44,10 @@ def format_table(table: pd.DataFrame, measure: Measure) -> pd.DataFrame:
         if v is None or pd.isna(v):
             return ""
         if measure.ratio:
-            return f"{float(v):.1f}%"
+            return format_pct(float(v))
         if measure.key == "spend":
-            return f"£{float(v):,.0f}"
-        return f"{float(v):,.0f}"
+            return format_gbp(float(v), "whole")
+        return format_number(float(v))
 
     out = table.copy()
     for col in ("period_value", "latest_value", "comparison_median"):

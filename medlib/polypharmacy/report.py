@@ -43,6 +43,7 @@ from medlib.present.style import (
     PALETTE,
     chart_style,
 )
+from medlib.present.wording import format_pct
 from medlib.reference import pincer_definitions
 from medlib.reference.lookback import to_day
 from medlib.reference.trusts import normalise_code, trust_names
@@ -347,7 +348,7 @@ def _pct_phrase(numerator: int, denominator: int) -> str:
         return "not available (no patients)"
     if shown == disclosure.SUPPRESSED:
         return "not shown (small numbers)"
-    return f"{shown:.1f}%"
+    return f"{format_pct(shown)}"
 
 
 def publish_lead_tables(tables: Mapping[str, pd.DataFrame], tables_dir: str) -> list[os.PathLike]:
@@ -394,7 +395,7 @@ def headline_sentences(audit: PolyAudit) -> str:
             return "none across all organisations"
         if shown == disclosure.SUPPRESSED:
             return "too few across all organisations to show"
-        return f"{shown:.1f}% across all organisations"
+        return f"{format_pct(shown)} across all organisations"
 
     def line(key: str, text: str) -> str:
         m = summary.loc[key]
@@ -409,7 +410,8 @@ def headline_sentences(audit: PolyAudit) -> str:
                 f"are suppressed); {overall_phrase(key)}."
             )
         return (
-            f"- {text}: **{shown:.1f}%** of {m['denominator_label']} at {audit.organisation} "
+            f"- {text}: **{format_pct(shown)}** of {m['denominator_label']} at "
+            f"{audit.organisation} "
             f"({_count_phrase(int(m['numerator']))} patients), against {overall_phrase(key)}."
         )
 

@@ -28,6 +28,7 @@ from medlib.present.style import (
     PALETTE,
     chart_style,
 )
+from medlib.present.wording import Rounding, format_gbp
 from medlib.stats.peer_comparison import FunnelResult
 from medlib.stats.spc import ASSURANCE_TEXT, VARIATION_TEXT, SpcResult
 from medlib.validation import require_columns
@@ -44,16 +45,12 @@ __all__ = [
 ]
 
 
-def money_formatter(decimals: int = 0) -> FuncFormatter:
-    """Axis formatter for pounds: 1234 -> "£1,234", 1.5m -> "£1.5m"."""
+def money_formatter(rounding: Rounding = "prose") -> FuncFormatter:
+    """Axis formatter for pounds, by :func:`medlib.present.wording.format_gbp`.
 
-    def fmt(value: float, _pos: object = None) -> str:
-        sign = "-" if value < 0 else ""
-        if abs(value) >= 1e6:
-            return f"{sign}£{abs(value) / 1e6:,.1f}m"
-        return f"{sign}£{abs(value):,.{decimals}f}"
-
-    return FuncFormatter(fmt)
+    The default writes 1234 as "£1,234" and 1.5m as "£1.5m"; ``"compact"`` writes "£15k".
+    """
+    return FuncFormatter(lambda value, _pos=None: format_gbp(value, rounding))
 
 
 def _month_labels(x: Sequence[object]) -> list[str]:

@@ -18,6 +18,7 @@ from medlib.reference.financial_years import fy_label
 
 __all__ = [
     "MISSING",
+    "Rounding",
     "format_count",
     "format_disclosed_pct",
     "format_financial_year",
@@ -31,7 +32,7 @@ __all__ = [
 #: How a missing value reads in prose and tables.
 MISSING = "not available"
 
-Rounding = Literal["prose", "whole", "pence", "estimate"]
+Rounding = Literal["prose", "whole", "pence", "estimate", "compact"]
 
 
 def _missing(value: object) -> bool:
@@ -50,7 +51,8 @@ def format_gbp(value: float | None, rounding: Rounding = "prose") -> str:
         value: An amount in pounds (may be negative or missing).
         rounding: ``"prose"``: whole pounds below £1m, one decimal of millions from £1m;
             ``"whole"``: every pound with thousands separators; ``"pence"``: to the penny;
-            ``"estimate"``: nearest £10, or nearest £1,000 from £10,000.
+            ``"estimate"``: nearest £10, or nearest £1,000 from £10,000; ``"compact"``: for
+            chart axes, ``£120``, ``£15k``, ``£1.5m``.
 
     Returns:
         The amount as text, ``not available`` when missing.
@@ -69,11 +71,18 @@ def format_gbp(value: float | None, rounding: Rounding = "prose") -> str:
         step = 1000 if amount >= 10000 else 10
         rounded = math.floor(amount / step + 0.5) * step
         return f"{'-' if number < 0 and rounded else ''}£{rounded:,.0f}"
+    if rounding == "compact":
+        sign = "-" if number < 0 and amount >= 0.5 else ""
+        if amount >= 1e6:
+            return f"{sign}£{amount / 1e6:,.1f}m"
+        if amount >= 1e3:
+            return f"{sign}£{amount / 1e3:,.0f}k"
+        return f"{sign}£{amount:,.0f}"
     if rounding == "prose" and amount >= 1e6:
         return f"{'-' if number < 0 else ''}£{amount / 1e6:,.1f}m"
     if rounding not in ("prose", "whole", "pence"):
         raise ValueError(
-            f"rounding must be 'prose', 'whole', 'pence' or 'estimate', got {rounding!r}"
+            f"rounding must be 'prose', 'whole', 'pence', 'estimate' or 'compact', got {rounding!r}"
         )
     text = f"{amount:,.2f}" if rounding == "pence" else f"{amount:,.0f}"
     return f"{'-' if number < 0 and text.strip('0.') else ''}£{text}"

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from medlib.errors import InputError
+from medlib.present.wording import format_pct
 from medlib.reference.financial_years import add_fy_columns, fy_bounds, fy_month, fy_of_month
 from medlib.validation import parse_month, require_columns
 
@@ -469,7 +470,7 @@ def data_quality(
         (
             "Rows without a cost",
             no_cost,
-            f"{no_cost / len(rows) * 100:.1f}% of rows" if len(rows) else "",
+            f"{format_pct(no_cost / len(rows) * 100)} of rows" if len(rows) else "",
         ),
         (
             "Rows with a negative quantity",

@@ -29,7 +29,7 @@ from medlib.io.datasets import USAGE_FILES, load_dataset
 from medlib.pack_cache import pack_cached
 from medlib.present import charts
 from medlib.present.sections import Report, Section, Table
-from medlib.present.wording import format_gbp, format_pct
+from medlib.present.wording import format_gbp, format_month, format_month_short, format_pct
 from medlib.reference.financial_years import add_fy_columns, fy_bounds, fy_month, fy_of_month
 from medlib.reference.trusts import map_to_successor, trust_names, trusts_table
 from medlib.spend import high_cost, measures, movers, outliers
@@ -108,7 +108,7 @@ def change_sentence(
     """
     span = "the full year" if months == 12 else f"the {months} months"
     verb = MEASURE_VERBS[measure].format(amount=format_amount(current, measure))
-    text = f"In {label} ({span} to {period_end:%B %Y}) {name} {verb}"
+    text = f"In {label} ({span} to {format_month(period_end)}) {name} {verb}"
     if previous is None or pd.isna(previous) or pd.isna(current):
         return text + "; there is no comparable period the year before in this data."
     change = current - previous
@@ -148,7 +148,7 @@ def forecast_sentence(row: Mapping[str, object], measure: str, mape: float | Non
     if mape is not None and pd.notna(mape):
         text += (
             ", the method with the smaller error when tested on past years "
-            f"(average error {mape:.1f}%)"
+            f"(average error {format_pct(mape)})"
         )
     else:
         text += " (there are too few complete past years in the data to test the methods)"
@@ -607,7 +607,8 @@ class SpendReport(Report):
             rows,
             "vtm_name",
             "change",
-            f"What drove the change on last year ({self.fy} to {self.period_end:%b %Y})",
+            f"What drove the change on last year "
+            f"({self.fy} to {format_month_short(self.period_end)})",
             f"Change in {MEASURE_LABELS[self.measure]}",
             money=self.measure == "cost_gbp",
             diverging=True,
@@ -794,7 +795,7 @@ class SpendReport(Report):
             x_label=measure.unit[0].upper() + measure.unit[1:],
             y_label="Proportion",
             highlight=list(self.entity.trust_codes),
-            subtitle=f"{self.fy} to {self.period_end:%b %Y}, {self.comparison_label}",
+            subtitle=f"{self.fy} to {format_month_short(self.period_end)}, {self.comparison_label}",
         )
 
     def funnel_table(self) -> pd.DataFrame:

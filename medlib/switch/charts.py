@@ -12,8 +12,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
+from matplotlib.ticker import MaxNLocator, PercentFormatter
 
+from medlib.present.charts import money_formatter
 from medlib.present.disclosure import disclose_percentage
 from medlib.present.style import (
     NHS_BLUE,
@@ -168,14 +169,6 @@ def uptake_chart(
     return fig
 
 
-def _pounds(value: float, _pos: int | None = None) -> str:
-    if abs(value) >= 1e6:
-        return f"£{value / 1e6:.1f}m"
-    if abs(value) >= 1e3:
-        return f"£{value / 1e3:.0f}k"
-    return f"£{value:.0f}"
-
-
 def savings_chart(
     forecast_vs_realised: pd.DataFrame,
     definition: SwitchDefinition,
@@ -227,7 +220,7 @@ def savings_chart(
                     linestyle=(0, (2, 2)),
                     label="Realised, projected to year end",
                 )
-        ax.yaxis.set_major_formatter(FuncFormatter(_pounds))
+        ax.yaxis.set_major_formatter(money_formatter("compact"))
         ax.set_ylabel("Cumulative saving since launch")
         _title(
             ax, f"{definition.molecule.capitalize()}: savings forecast and realised", trust_label

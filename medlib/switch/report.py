@@ -35,7 +35,9 @@ from medlib.present.wording import (
     format_count,
     format_disclosed_pct,
     format_gbp,
+    format_month,
     format_month_short,
+    format_pct,
 )
 from medlib.reference.trusts import trust_names as reference_trust_names
 from medlib.switch.charts import (
@@ -261,8 +263,8 @@ def doac_sentence(series: pd.DataFrame, fit: LogisticFit) -> str:
     ten_to_fifty = fit.months_between(0.10, 0.50)
     half = fit.month_reaching(0.5)
     text = (
-        f"DOACs made up {first['doac_share'] * 100:.1f}% of DOAC and warfarin items in "
-        f"England in {_month(first['year_month'])} and {last['doac_share'] * 100:.1f}% in "
+        f"DOACs made up {format_pct(first['doac_share'] * 100)} of DOAC and warfarin items in "
+        f"England in {_month(first['year_month'])} and {format_pct(last['doac_share'] * 100)} in "
         f"{_month(last['year_month'])}. The fitted logistic curve levels off at "
         f"{fit.ceiling * 100:.0f}% and is steepest around {_month(fit.midpoint_month)}"
     )
@@ -738,7 +740,8 @@ class SwitchReport(Report):
         ]
         lines += [
             f"- {d.molecule.capitalize()} is left out: its best-value launch "
-            f"({d.launch_date.day} {d.launch_date:%B %Y}) is after this report's period end "
+            f"({d.launch_date.day} {format_month(d.launch_date)}) is after this report's "
+            "period end "
             f"({self.context.period_end_label})."
             for d in self.left_out
         ]
@@ -871,7 +874,7 @@ class SwitchReport(Report):
             parts.append(
                 f"### {r.molecule.capitalize()}\n\n"
                 f"{r.definition.type.capitalize()} launch "
-                f"{r.definition.launch_date.day} {r.definition.launch_date:%B %Y} "
+                f"{r.definition.launch_date.day} {format_month(r.definition.launch_date)} "
                 f"({r.definition.launch_source}). Originator: "
                 f"{', '.join(r.definition.originator)}; best value: "
                 f"{', '.join(r.definition.best_value)}."
@@ -970,7 +973,8 @@ class SwitchReport(Report):
             if len(mine):
                 last = mine.iloc[-1]
                 parts.append(
-                    f"In {_month(last['year_month'])}, {last['pct_proxy_best_value']:.1f}% of "
+                    f"In {_month(last['year_month'])}, "
+                    f"{format_pct(last['pct_proxy_best_value'])} of "
                     f"{self.trust_code}'s 40mg {definition.molecule} doses in SCMD were "
                     "best-value-like presentations (real data)."
                 )

@@ -31,6 +31,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from medlib.present.wording import format_month_short
 from medlib.switch.definitions import SwitchDefinition, TargetProfile
 from medlib.validation import require_columns
 
@@ -424,9 +425,12 @@ def target_status(
                 "target_share": profile.new_share,
                 "target_months": profile.new_months,
                 "target_month": start,
-                "measured": f"new patients starting {start:%b %Y} to {end:%b %Y}"
+                "measured": (
+                    f"new patients starting {format_month_short(start)} to "
+                    f"{format_month_short(end)}"
+                )
                 if due
-                else f"from {start:%b %Y}",
+                else f"from {format_month_short(start)}",
                 "patients": patients,
                 "on_best_value": on_bv,
                 "status": status,
@@ -448,7 +452,9 @@ def target_status(
                 "target_share": profile.existing_share,
                 "target_months": profile.existing_months,
                 "target_month": month,
-                "measured": f"existing patients on treatment at the end of {month:%b %Y}",
+                "measured": (
+                    f"existing patients on treatment at the end of {format_month_short(month)}"
+                ),
                 "patients": patients,
                 "on_best_value": on_bv,
                 "status": status,

@@ -35,9 +35,12 @@ from medlib.present.wording import (
         (-15400, "estimate", "-£15,000"),
         (0.4, "estimate", "£0"),
         (-0.4, "whole", "£0"),
+        (120.4, "compact", "£120"),
+        (-15_400, "compact", "-£15k"),
+        (1_540_000, "compact", "£1.5m"),
     ],
 )
-def test_money_has_one_formatter_with_three_roundings(value, rounding, text):
+def test_money_has_one_formatter_with_five_roundings(value, rounding, text):
     assert format_gbp(value, rounding) == text
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 from render_fixtures import write_parameter_set
@@ -55,3 +57,7 @@ def test_a_pack_to_december_2023_shows_nothing_after_it(tmp_path):
     audit = (out / "RTD" / "polypharmacy_audit.html").read_text(encoding="utf-8")
     assert "Census date 2023-12-31" in audit
     assert "2024-03-31" not in audit
+
+    # No Python call reaches a lead's page (the analyst notes point to the documentation).
+    for text in (page, audit):
+        assert not re.search(r"\b\w+\.\w+\([^)]*\)", re.sub(r"<[^>]+>", " ", text))
