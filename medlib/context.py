@@ -14,7 +14,6 @@ Example:
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -22,7 +21,13 @@ import pandas as pd
 
 from medlib.errors import InputError
 from medlib.present.wording import format_month
-from medlib.reference.trusts import UnknownTrustError, normalise_code, trust, trusts_table
+from medlib.reference.trusts import (
+    UnknownTrustError,
+    normalise_code,
+    trust,
+    trusts_table,
+    unknown_trust,
+)
 from medlib.validation import parse_month
 
 __all__ = [
@@ -110,12 +115,7 @@ def check_trust_code(code: object, known: Mapping[str, str | None] | None = None
     else:
         wanted = normalise_code(code)
         if wanted not in known:
-            close = difflib.get_close_matches(wanted, list(known), n=3, cutoff=0.6)
-            hint = f" (did you mean {', '.join(map(repr, close))}?)" if close else ""
-            raise UnknownTrustError(
-                f"{wanted!r} is not a trust in the bundled trusts reference{hint}; expected an "
-                "ODS trust code such as 'RTD'"
-            )
+            raise unknown_trust(wanted, known)
         successor = known[wanted]
     if successor:
         raise UnknownTrustError(f"{wanted!r} merged into {successor!r}; use {successor!r} instead")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 
@@ -38,6 +39,7 @@ __all__ = [
     "trust_lineage",
     "trust_names",
     "trusts_table",
+    "unknown_trust",
 ]
 
 TRUST_COLUMNS = ["trust_code", "trust_name", "region", "icb_code", "icb_name", "successor_code"]
@@ -121,13 +123,18 @@ def trust(code: object) -> Trust:
     wanted = normalise_code(code)
     rows = _by_code()
     if wanted not in rows:
-        close = difflib.get_close_matches(wanted, list(rows), n=3, cutoff=0.6)
-        hint = f" (did you mean {', '.join(map(repr, close))}?)" if close else ""
-        raise UnknownTrustError(
-            f"{wanted!r} is not a trust in the bundled trusts reference{hint}; expected an ODS "
-            "trust code such as 'RTD'"
-        )
+        raise unknown_trust(wanted, rows)
     return rows[wanted]
+
+
+def unknown_trust(code: str, known: Iterable[str]) -> UnknownTrustError:
+    """The error for a code that is not among ``known``, suggesting the closest codes."""
+    close = difflib.get_close_matches(code, list(known), n=3, cutoff=0.6)
+    hint = f" (did you mean {', '.join(map(repr, close))}?)" if close else ""
+    return UnknownTrustError(
+        f"{code!r} is not a trust in the bundled trusts reference{hint}; expected an ODS trust "
+        "code such as 'RTD'"
+    )
 
 
 def trust_names() -> dict[str, str]:
