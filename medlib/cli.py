@@ -1,4 +1,4 @@
-"""The ``medlib`` command line: validate files, describe the data, render report packs."""
+"""The ``medlib`` command line: validate and ingest files, describe the data, render packs."""
 
 from __future__ import annotations
 
@@ -12,7 +12,17 @@ from rich.console import Console
 from medlib import __version__
 from medlib.present.wording import format_pct
 
-__all__ = ["app", "describe_usage", "info", "main", "quarantine_names", "validate"]
+__all__ = [
+    "app",
+    "describe_usage",
+    "info",
+    "ingest_command",
+    "main",
+    "quarantine_names",
+    "store_app",
+    "store_status_command",
+    "validate",
+]
 
 app = typer.Typer(
     help="Medicines value workbook: validate data, describe it, render per-trust report packs.",
@@ -124,6 +134,73 @@ def describe_usage(frame: pd.DataFrame) -> list[str]:
         f" ({format_pct(r.cost_coverage_pct)})"
         for r in describe(frame).itertuples()
     ]
+
+
+STORE_OPTION = typer.Option(
+    help="The store's folder (created by the first ingest).", show_default="store/"
+)
+
+
+@app.command("ingest")
+def ingest_command(
+    files: Annotated[
+        list[Path],
+        typer.Argument(help="SCMD files: published monthly CSV (also .csv.gz), extracts, Parquet."),
+    ],
+    store: Annotated[Path | None, STORE_OPTION] = None,
+    stream: Annotated[
+        str | None,
+        typer.Option(help="Stream the files belong to (default: from each file's name)."),
+    ] = None,
+) -> None:
+    """Validate files and add their months to the store.
+
+    A month's rows replace that stream's rows of the month unless the store holds a higher
+    release (final > provisional > wip > unclassified); the same file twice changes nothing.
+    Exits 1 if any row was quarantined, 2 if any file could not be read at all, else 0.
+    """
+    from medlib.io.store import Store, StoreError, ingest
+    from medlib.io.usage import UnusableFileError
+    from medlib.paths import STORE_DIR
+
+    try:
+        target = Store(store or STORE_DIR, create=True)
+    except StoreError as exc:
+        err_console.print(f"[bold red]Store[/]: {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    worst = 0
+    for path in files:
+        try:
+            [result] = ingest([path], target, stream=stream)
+        except UnusableFileError as exc:
+            err_console.print(f"[bold red]Unusable file[/]: {exc}", highlight=False)
+            worst = 2
+            continue
+        for line in result.lines():
+            console.print(line, highlight=False)
+        if result.summary is not None and result.summary.rows_quarantined:
+            worst = max(worst, 1)
+    console.print(f"Store: {target.root}", highlight=False)
+    raise typer.Exit(worst)
+
+
+store_app = typer.Typer(help="Look after a data store.", no_args_is_help=True)
+app.add_typer(store_app, name="store")
+
+
+@store_app.command("status")
+def store_status_command(store: Annotated[Path | None, STORE_OPTION] = None) -> None:
+    """Coverage at a glance: per month its release, trusts, rows and cost coverage."""
+    from medlib.io.store import StoreError, store_status
+    from medlib.paths import STORE_DIR
+
+    try:
+        status = store_status(store or STORE_DIR)
+    except StoreError as exc:
+        err_console.print(f"[bold red]Store[/]: {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    for line in status.lines():
+        console.print(line, highlight=False)
 
 
 def _mount_report() -> None:

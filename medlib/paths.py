@@ -12,6 +12,7 @@ __all__ = [
     "PROJECT_ROOT",
     "REFERENCE_DIR",
     "REPORTS_DIR",
+    "STORE_DIR",
 ]
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -21,3 +22,5 @@ PROJECT_ROOT = PACKAGE_DIR.parent
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 PARAMETERS_DIR = PROJECT_ROOT / "parameters"
 REPORTS_DIR = PROJECT_ROOT / "reports"
+#: Where ``medlib ingest`` builds a store when no ``--store`` is given.
+STORE_DIR = PROJECT_ROOT / "store"

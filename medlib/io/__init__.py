@@ -1,3 +1,3 @@
-"""Reading and validating source files into the canonical tables, and the bundled sample data."""
+"""Reading and validating source files into the canonical tables, the store, the bundled data."""
 
-__all__ = ["datasets", "hcd_activity", "patient_tables", "patients", "schemas", "usage"]
+__all__ = ["datasets", "hcd_activity", "patient_tables", "patients", "schemas", "store", "usage"]

@@ -13,14 +13,32 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
+import os
+import shutil
+import uuid
 from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from medlib import __version__
 from medlib.paths import DATA_DIR, REFERENCE_DIR
 from medlib.reference.trusts import trust_lineage, trusts_table
 
-__all__ = ["USAGE_FILES", "dataset_names", "describe_usage", "high_cost_molecules", "load_dataset"]
+if TYPE_CHECKING:
+    from medlib.io.store import Store
+
+__all__ = [
+    "USAGE_FILES",
+    "bundled_store",
+    "bundled_store_dir",
+    "dataset_names",
+    "describe_usage",
+    "high_cost_molecules",
+    "load_dataset",
+]
 
 #: Bundled SCMD extracts: dataset name -> (file, description).
 USAGE_FILES = {
@@ -154,3 +172,45 @@ def describe_usage(frame: pd.DataFrame) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def bundled_store_dir() -> Path:
+    """Where the bundled sample's store is built: a cache folder keyed by the bundled files.
+
+    ``MEDLIB_CACHE_DIR`` overrides the cache folder (default ``$XDG_CACHE_HOME/medlib`` or
+    ``~/.cache/medlib``). The key changes when a bundled file does, so an edited sample is
+    rebuilt instead of read stale.
+    """
+    base = os.environ.get("MEDLIB_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "medlib"
+    )
+    digest = hashlib.sha256(f"store-format-1 {__version__}".encode())
+    for name in sorted(USAGE_FILES):
+        path = DATA_DIR / USAGE_FILES[name][0]
+        stat = path.stat()
+        digest.update(f"{name} {stat.st_size} {stat.st_mtime_ns}".encode())
+    return Path(base) / f"bundled-store-{digest.hexdigest()[:16]}"
+
+
+def bundled_store() -> Store:
+    """The bundled sample as a store, built from ``medlib/data`` on first use.
+
+    Each bundled extract is its own stream (``scmd_lithium``, ``scmd_biologics``,
+    ``scmd_antibacterials``), ingested through the same validating reader as any file. The
+    store is built aside and moved into place in one rename, so concurrent first uses (two
+    report kernels) never see half a store.
+    """
+    from medlib.io.store import Store, ingest
+
+    target = bundled_store_dir()
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        building = target.parent / f".{target.name}.{uuid.uuid4().hex}.building"
+        for name in sorted(USAGE_FILES):
+            ingest([DATA_DIR / USAGE_FILES[name][0]], building, stream=name)
+        try:
+            os.rename(building, target)
+        except OSError:
+            # Another process built it first; theirs is the same.
+            shutil.rmtree(building, ignore_errors=True)
+    return Store(target)

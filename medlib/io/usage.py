@@ -11,12 +11,15 @@ Three layouts are recognised from the header:
 * ``scmd_published``: the NHSBSA SCMD CSV as published (upper-case columns, including the
   misspelt ``TOTAL_QUANITY_IN_VMP_UNIT``; ``INDICATIVE_COST`` optional because early releases
   lack it);
+* ``scmd_unit_dose``: the newer published header, with quantities in the unit-dose form size
+  (``VMP_UDFS_UNIT_OF_MEASURE_NAME``, ``TOTAL_QUANTITY_IN_VMP_UDFS_UNIT_OF_MEASURE``; the
+  ``VMP_UNIT_DOSE_...`` columns beside them are not needed);
 * ``scmd_extract``: lower-case analysis extracts (``year_month, ods_code, vmp_snomed_code,
   vmp_product_name, total_quantity``), quantity only;
 * ``scmd_cost_extract``: lower-case extracts with indicative cost (``year_month,
   indicative_cost, quantity, uom, ods_code, vmp_code, vmp_name``, extra columns ignored).
 
-CSV and Parquet files are accepted in any of them.
+CSV (also gzip-compressed, ``.csv.gz``) and Parquet files are accepted in any of them.
 """
 
 from __future__ import annotations
@@ -82,6 +85,15 @@ LAYOUTS: dict[str, dict[str, str]] = {
         "quantity": "TOTAL_QUANITY_IN_VMP_UNIT",
         "cost_gbp": "INDICATIVE_COST",
     },
+    "scmd_unit_dose": {
+        "year_month": "YEAR_MONTH",
+        "trust_code": "ODS_CODE",
+        "vmp_code": "VMP_SNOMED_CODE",
+        "vmp_name": "VMP_PRODUCT_NAME",
+        "unit": "VMP_UDFS_UNIT_OF_MEASURE_NAME",
+        "quantity": "TOTAL_QUANTITY_IN_VMP_UDFS_UNIT_OF_MEASURE",
+        "cost_gbp": "INDICATIVE_COST",
+    },
     "scmd_extract": {
         "year_month": "year_month",
         "trust_code": "ods_code",
@@ -99,7 +111,11 @@ LAYOUTS: dict[str, dict[str, str]] = {
         "cost_gbp": "indicative_cost",
     },
 }
-OPTIONAL_SOURCE_COLUMNS = {"UNIT_OF_MEASURE_NAME", "INDICATIVE_COST"}
+OPTIONAL_SOURCE_COLUMNS = {
+    "UNIT_OF_MEASURE_NAME",
+    "VMP_UDFS_UNIT_OF_MEASURE_NAME",
+    "INDICATIVE_COST",
+}
 
 _DATE_PATTERNS = (
     (re.compile(r"^(\d{4})-(\d{2})-(\d{2})$"), True),
@@ -560,6 +576,8 @@ def read_usage(
             readable table or lacks required columns.
     """
     path = Path(path)
+    if path.suffix.lower() == ".gz":
+        return _read_gzip_usage(path, known_trusts)
     raw, lines, ragged = read_text_table(path)
     layout, mapping = _match_layout(path, list(raw.columns))
     if raw.empty and not ragged:
@@ -702,6 +720,35 @@ def read_usage(
         reasons=reason_counts(quarantine),
     )
     return LoadResult(data=data, quarantine=quarantine, summary=summary)
+
+
+def _read_gzip_usage(path: Path, known_trusts: Iterable[str] | None) -> LoadResult:
+    """Read a gzip-compressed CSV by decompressing it aside; every message names ``path``."""
+    import gzip
+    import shutil
+    import tempfile
+
+    if not path.is_file():
+        raise UnusableFileError(path, "the file does not exist", "Check the path and file name")
+    with tempfile.TemporaryDirectory(prefix="medlib-gz-") as folder:
+        plain = Path(folder) / path.name[: -len(".gz")]
+        try:
+            with gzip.open(path, "rb") as source, plain.open("wb") as target:
+                shutil.copyfileobj(source, target, 1 << 20)
+        except (OSError, EOFError) as exc:
+            raise UnusableFileError(
+                path,
+                f"it is not a complete gzip file ({exc})",
+                "Download it again, or pass the uncompressed CSV",
+            ) from None
+        try:
+            result = read_usage(plain, known_trusts)
+        except UnusableFileError as exc:
+            raise UnusableFileError(path, exc.problem, exc.fix) from None
+    result.quarantine["file"] = str(path)
+    result.data["source"] = path.name
+    result.summary.file = str(path)
+    return result
 
 
 def reason_counts(quarantine: pd.DataFrame) -> dict[str, int]:

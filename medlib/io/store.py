@@ -1,0 +1,573 @@
+"""The data store: one folder of month-partitioned Parquet that reports read, and its ingest.
+
+A store is a folder::
+
+    <store>/
+      usage/month=2024-05/data.parquet   one file per month (Hive style: DuckDB and Spark read
+      usage/month=2024-06/data.parquet   ``usage/*/*.parquet`` as it is)
+      ingest_log.jsonl                   one JSON line per ingest: file, SHA-256, release, months,
+                                         rows read / accepted / quarantined, time, medlib version
+      quarantine/<file>.<sha>.quarantine.csv   every rejected row, with file, line and reason
+
+Rows come in through :func:`ingest`, which reads each file with the project's validating
+reader (:func:`medlib.io.usage.read_usage`: every row read is accepted or quarantined with a
+reason). Each file belongs to a *stream* (the published national SCMD files are the stream
+``scmd``; an extract is its own stream, named after the file) and has a *release* taken from its
+name: ``final`` > ``provisional`` > ``wip`` > ``unclassified``. For each month a file covers,
+its rows replace that stream's rows of the month, unless the store already holds a higher
+release of it (then the store keeps what it has and says so); the same file twice changes
+nothing.
+
+A month is replaced whole and atomically. The new month files are written aside (hidden
+``.tmp`` files that readers ignore), then a journal listing the swaps is written, then each
+file is swapped in with ``os.replace``. A process killed while writing aside leaves the store as
+it was; one killed during the swaps is completed the next time the store is opened, so a reader
+never sees half a month and an ingest is never half applied. Parquet metadata in each month file
+records which file and release each stream's rows came from, so the files themselves are the
+truth and :func:`store_status` reads them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import re
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from medlib import __version__
+from medlib.errors import MedlibError
+from medlib.io.usage import LoadSummary, read_usage
+
+__all__ = [
+    "RELEASE_RANK",
+    "IngestResult",
+    "MonthOutcome",
+    "Store",
+    "StoreError",
+    "StoreStatus",
+    "StreamInfo",
+    "ingest",
+    "release_type",
+    "store_status",
+    "stream_name",
+]
+
+#: Releases in the order one may replace another (a higher one replaces a lower one).
+RELEASE_RANK = {"unclassified": 0, "wip": 1, "provisional": 2, "final": 3}
+LOG_FILE = "ingest_log.jsonl"
+JOURNAL_FILE = "_pending.json"
+LOCK_FILE = ".lock"
+PARTITION_FILE = "data.parquet"
+_META_KEY = b"medlib"
+_RELEASE = re.compile(r"(?:^|[_\-. ])(final|provisional|wip)(?=$|[_\-. ])", re.IGNORECASE)
+_MONTH_TOKEN = re.compile(r"(?:^|[_\-. ])(\d{4}-?\d{2})(?=$|[_\-. ])")
+_SUFFIXES = (".csv.gz", ".csv", ".parquet", ".pq", ".gz")
+
+USAGE_SCHEMA = pa.schema(
+    [
+        ("year_month", pa.date32()),
+        ("trust_code", pa.string()),
+        ("vmp_code", pa.string()),
+        ("vmp_name", pa.string()),
+        ("unit", pa.string()),
+        ("quantity", pa.float64()),
+        ("cost_gbp", pa.float64()),
+        ("source", pa.string()),
+    ]
+)
+
+
+class StoreError(MedlibError, ValueError):
+    """A folder that is not a usable store, or a store that cannot take this ingest."""
+
+
+@dataclass(frozen=True)
+class StreamInfo:
+    """Where one stream's rows of one month came from."""
+
+    stream: str
+    release: str
+    file: str
+    sha256: str
+    rows: int
+    ingested_at: str
+
+
+@dataclass(frozen=True)
+class MonthOutcome:
+    """What an ingest did with one month of one file.
+
+    ``action`` is ``added`` (a month the stream did not have), ``replaced`` (a lower or equal
+    release was there), ``unchanged`` (this very file was there) or ``kept`` (a higher release
+    was there and stays).
+    """
+
+    month: str
+    action: str
+    detail: str = ""
+
+
+@dataclass
+class IngestResult:
+    """One file's ingest: its identity, its load summary and what happened to each month."""
+
+    file: str
+    sha256: str
+    stream: str
+    release: str
+    summary: LoadSummary | None
+    months: list[MonthOutcome] = field(default_factory=list)
+    quarantine_file: str | None = None
+
+    @property
+    def changed(self) -> bool:
+        """Whether the ingest changed the store."""
+        return any(m.action in ("added", "replaced") for m in self.months)
+
+    def lines(self) -> list[str]:
+        """Plain-English lines for the command line."""
+        out = [f"{self.file}: stream {self.stream!r}, release {self.release}"]
+        if self.summary is not None:
+            out += self.summary.lines()[1:]
+        if self.quarantine_file:
+            out.append(f"  quarantined rows written to {self.quarantine_file}")
+        for m in self.months:
+            out.append(f"  {m.month}: {m.action}" + (f" ({m.detail})" if m.detail else ""))
+        if not self.changed:
+            out.append("  nothing in the store changed")
+        return out
+
+
+def release_type(name: str) -> str:
+    """The release a file name declares: ``final``, ``provisional``, ``wip`` or ``unclassified``.
+
+    Example:
+        >>> release_type("scmd_final_202406.csv"), release_type("SCMD_WIP_202407.csv.gz")
+        ('final', 'wip')
+        >>> release_type("scmd_lithium.parquet")
+        'unclassified'
+    """
+    match = _RELEASE.search(Path(name).name)
+    return match.group(1).lower() if match else "unclassified"
+
+
+def stream_name(name: str) -> str:
+    """The stream a file belongs to: its name without release, months and suffix.
+
+    Example:
+        >>> stream_name("scmd_provisional_202405.csv"), stream_name("scmd_final_2024-06.csv.gz")
+        ('scmd', 'scmd')
+        >>> stream_name("scmd_lithium.parquet")
+        'scmd_lithium'
+    """
+    base = Path(name).name.lower()
+    for suffix in _SUFFIXES:
+        if base.endswith(suffix):
+            base = base[: -len(suffix)]
+            break
+    base = _RELEASE.sub("_", base)
+    base = _MONTH_TOKEN.sub("_", base)
+    base = re.sub(r"[^a-z0-9]+", "_", base).strip("_")
+    return base or "usage"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Store:
+    """A store folder (created when ``create`` is true), recovered on opening.
+
+    Args:
+        root: The store's folder.
+        create: Create the folder if it does not exist.
+
+    Raises:
+        StoreError: The folder does not exist (and ``create`` is false) or is a file.
+    """
+
+    def __init__(self, root: str | os.PathLike[str], create: bool = False) -> None:
+        self.root = Path(root)
+        if self.root.exists() and not self.root.is_dir():
+            raise StoreError(f"store {self.root} is a file; give a folder for the store")
+        if not self.root.exists():
+            if not create:
+                raise StoreError(
+                    f"there is no store at {self.root}; create one with "
+                    f"'medlib ingest FILE --store {self.root}'"
+                )
+            self.root.mkdir(parents=True)
+        self.usage_dir = self.root / "usage"
+        if self._writable():
+            with self._locked():
+                self._recover()
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.root)!r})"
+
+    # ------------------------------------------------------------------ reading
+
+    def months(self) -> list[str]:
+        """Months with usage rows, ``YYYY-MM``, in order."""
+        return sorted(p.parent.name.split("=", 1)[1] for p in self.usage_files())
+
+    def usage_files(self) -> list[Path]:
+        """The month files of the ``usage`` table."""
+        if not self.usage_dir.is_dir():
+            return []
+        return sorted(self.usage_dir.glob(f"month=*/{PARTITION_FILE}"))
+
+    def usage_glob(self) -> str:
+        """The pattern DuckDB or Spark reads the ``usage`` table with."""
+        return str(self.usage_dir / "*" / "*.parquet")
+
+    def partition(self, month: str) -> Path:
+        """The file holding one month's usage rows."""
+        return self.usage_dir / f"month={month}" / PARTITION_FILE
+
+    def streams(self, month: str) -> dict[str, StreamInfo]:
+        """Which file and release each stream's rows of ``month`` came from."""
+        path = self.partition(month)
+        if not path.exists():
+            return {}
+        return _streams_of(pq.read_schema(path))
+
+    def read_usage(self, months: Sequence[str] | None = None) -> pd.DataFrame:
+        """The ``usage`` rows as a canonical pandas table (for small stores and tests).
+
+        Reports read the store in the engine instead (see :meth:`usage_glob`).
+        """
+        paths = [self.partition(m) for m in months] if months else self.usage_files()
+        paths = [p for p in paths if p.exists()]
+        if not paths:
+            return _empty_usage()
+        table = pa.concat_tables([pq.read_table(p, schema=USAGE_SCHEMA) for p in paths])
+        frame = table.to_pandas()
+        frame["year_month"] = pd.to_datetime(frame["year_month"]).astype("datetime64[ns]")
+        return frame.reset_index(drop=True)
+
+    def log(self) -> pd.DataFrame:
+        """The ingest log, one row per ingest that changed the store, oldest first."""
+        rows = list(_log_entries(self.root / LOG_FILE))
+        columns = [
+            "ingest_id",
+            "file",
+            "sha256",
+            "stream",
+            "release",
+            "months",
+            "rows_read",
+            "rows_accepted",
+            "rows_quarantined",
+            "ingested_at",
+            "medlib_version",
+        ]
+        return pd.DataFrame(rows, columns=columns)
+
+    # ------------------------------------------------------------------ writing
+
+    def _writable(self) -> bool:
+        return os.access(self.root, os.W_OK)
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        with (self.root / LOCK_FILE).open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _recover(self) -> None:
+        """Finish an ingest whose swaps had begun; drop files of one that had not."""
+        journal = self.root / JOURNAL_FILE
+        if journal.exists():
+            pending = json.loads(journal.read_text(encoding="utf-8"))
+            for staged, final in pending["swaps"]:
+                if Path(staged).exists():
+                    os.replace(staged, final)
+            if pending["log"]["ingest_id"] not in set(self.log()["ingest_id"]):
+                _append_log(self.root / LOG_FILE, pending["log"])
+            journal.unlink()
+        for stray in self.usage_dir.glob("month=*/.*.tmp") if self.usage_dir.is_dir() else []:
+            stray.unlink()
+        for folder in self.usage_dir.glob("month=*") if self.usage_dir.is_dir() else []:
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+
+    def _commit(self, swaps: list[tuple[Path, Path]], entry: dict) -> None:
+        journal = self.root / JOURNAL_FILE
+        staged_journal = self.root / f".{JOURNAL_FILE}.{uuid.uuid4().hex}.tmp"
+        payload = {"swaps": [[str(a), str(b)] for a, b in swaps], "log": entry}
+        staged_journal.write_text(json.dumps(payload), encoding="utf-8")
+        os.replace(staged_journal, journal)
+        for staged, final in swaps:
+            os.replace(staged, final)
+        _append_log(self.root / LOG_FILE, entry)
+        journal.unlink()
+
+
+def _empty_usage() -> pd.DataFrame:
+    frame = USAGE_SCHEMA.empty_table().to_pandas()
+    frame["year_month"] = pd.to_datetime(frame["year_month"]).astype("datetime64[ns]")
+    return frame
+
+
+def _streams_of(schema: pa.Schema) -> dict[str, StreamInfo]:
+    meta = (schema.metadata or {}).get(_META_KEY)
+    if not meta:
+        return {}
+    return {k: StreamInfo(**v) for k, v in json.loads(meta)["streams"].items()}
+
+
+def _log_entries(path: Path) -> Iterator[dict]:
+    if not path.exists():
+        return
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            yield json.loads(line)
+
+
+def _append_log(path: Path, entry: dict) -> None:
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(entry, sort_keys=True) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _to_arrow(frame: pd.DataFrame, streams: dict[str, StreamInfo]) -> pa.Table:
+    out = frame.copy()
+    out["year_month"] = pd.to_datetime(out["year_month"]).dt.date
+    table = pa.Table.from_pandas(out[USAGE_SCHEMA.names], schema=USAGE_SCHEMA, preserve_index=False)
+    meta = {"streams": {k: asdict(v) for k, v in sorted(streams.items())}, "format": 1}
+    return table.replace_schema_metadata({_META_KEY: json.dumps(meta).encode()})
+
+
+def _write_staged(folder: Path, table: pa.Table) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    staged = folder / f".{PARTITION_FILE}.{uuid.uuid4().hex}.tmp"
+    pq.write_table(table, staged, compression="zstd")
+    with staged.open("rb") as handle:
+        os.fsync(handle.fileno())
+    return staged
+
+
+def ingest(
+    files: Iterable[str | os.PathLike[str]],
+    store: Store | str | os.PathLike[str],
+    *,
+    stream: str | None = None,
+    known_trusts: Iterable[str] | None = None,
+) -> list[IngestResult]:
+    """Read, validate and add usage files to a store (created if it does not exist).
+
+    Args:
+        files: SCMD files in any layout :func:`medlib.io.usage.read_usage` reads (published
+            monthly CSV, gzip-compressed CSV, extracts, Parquet).
+        store: The store, or its folder.
+        stream: The stream the files belong to; None takes it from each file's name
+            (:func:`stream_name`).
+        known_trusts: ODS codes to accept; None uses the bundled trust reference.
+
+    Returns:
+        One :class:`IngestResult` per file, in order.
+
+    Raises:
+        UnusableFileError: A file cannot be read as a usage table at all (nothing of it is
+            stored; files before it are).
+    """
+    store = store if isinstance(store, Store) else Store(store, create=True)
+    results = []
+    with store._locked():
+        store._recover()
+        for path in map(Path, files):
+            results.append(_ingest_one(store, path, stream, known_trusts))
+    return results
+
+
+def _ingest_one(
+    store: Store, path: Path, stream: str | None, known_trusts: Iterable[str] | None
+) -> IngestResult:
+    sha = _sha256(path) if path.is_file() else ""
+    release = release_type(path.name)
+    name = stream or stream_name(path.name)
+    loaded = read_usage(path, known_trusts)
+    data = loaded.data
+    data["source"] = name
+    result = IngestResult(str(path), sha, name, release, loaded.summary)
+    if len(loaded.quarantine):
+        folder = store.root / "quarantine"
+        folder.mkdir(exist_ok=True)
+        target = folder / f"{path.name}.{sha[:12]}.quarantine.csv"
+        loaded.quarantine.to_csv(target, index=False)
+        result.quarantine_file = str(target)
+    rank = RELEASE_RANK[release]
+    swaps: list[tuple[Path, Path]] = []
+    ingested_at = _now()
+    try:
+        for month_start, rows in data.groupby("year_month", sort=True):
+            month = f"{pd.Timestamp(month_start):%Y-%m}"
+            streams = store.streams(month)
+            there = streams.get(name)
+            if there is not None and there.sha256 == sha:
+                result.months.append(MonthOutcome(month, "unchanged", "this file is already in"))
+                continue
+            if there is not None and RELEASE_RANK[there.release] > rank:
+                result.months.append(
+                    MonthOutcome(
+                        month,
+                        "kept",
+                        f"the store keeps the {there.release} release from "
+                        f"{Path(there.file).name}; this {release} file does not replace it",
+                    )
+                )
+                continue
+            target = store.partition(month)
+            others = store.read_usage([month]) if target.exists() else _empty_usage()
+            others = others[others["source"] != name]
+            streams[name] = StreamInfo(name, release, path.name, sha, len(rows), ingested_at)
+            merged = pd.concat([others, rows[USAGE_SCHEMA.names]], ignore_index=True)
+            merged = merged.sort_values(["trust_code", "vmp_code", "source"], kind="stable")
+            swaps.append((_write_staged(target.parent, _to_arrow(merged, streams)), target))
+            detail = "" if there is None else f"was the {there.release} release from {there.file}"
+            result.months.append(
+                MonthOutcome(month, "added" if there is None else "replaced", detail)
+            )
+    except BaseException:
+        for staged, _ in swaps:
+            staged.unlink(missing_ok=True)
+        raise
+    if swaps:
+        summary = loaded.summary
+        entry = {
+            "ingest_id": uuid.uuid4().hex,
+            "file": path.name,
+            "sha256": sha,
+            "stream": name,
+            "release": release,
+            "months": [m.month for m in result.months if m.action in ("added", "replaced")],
+            "rows_read": summary.rows_read,
+            "rows_accepted": summary.rows_accepted,
+            "rows_quarantined": summary.rows_quarantined,
+            "ingested_at": ingested_at,
+            "medlib_version": __version__,
+        }
+        store._commit(swaps, entry)
+    return result
+
+
+@dataclass
+class StoreStatus:
+    """A store's coverage at a glance.
+
+    Attributes:
+        months: One row per month and stream: ``month, stream, release, file, trusts, rows,
+            rows_with_cost_pct``.
+        tables: One row per table: ``table, first_month, last_month, months, rows``.
+        missing: One row per month and stream in which trusts that submitted in other months of
+            the stream did not: ``month, stream, missing_trusts, trust_codes``.
+    """
+
+    months: pd.DataFrame
+    tables: pd.DataFrame
+    missing: pd.DataFrame
+
+    def lines(self) -> list[str]:
+        """Plain-English lines for the command line."""
+        if self.months.empty:
+            return ["The store holds no usage rows yet."]
+        out = []
+        for t in self.tables.itertuples():
+            out.append(
+                f"{t.table}: {t.first_month} to {t.last_month} "
+                f"({t.months} month{'s' if t.months != 1 else ''}, {t.rows:,} rows)"
+            )
+        for m in self.months.itertuples():
+            out.append(
+                f"  {m.month} {m.stream}: {m.release} ({m.file}); {m.trusts} trusts, "
+                f"{m.rows:,} rows, {m.rows_with_cost_pct:.1f}% with a cost"
+            )
+        for g in self.missing.itertuples():
+            shown = ", ".join(g.trust_codes[:10]) + (" ..." if len(g.trust_codes) > 10 else "")
+            out.append(f"  {g.month} {g.stream}: {g.missing_trusts} trusts missing ({shown})")
+        return out
+
+
+def store_status(store: Store | str | os.PathLike[str]) -> StoreStatus:
+    """Coverage of a store: per month and stream its release, trusts, rows and cost coverage.
+
+    Raises:
+        StoreError: There is no store at the path.
+    """
+    import duckdb
+
+    store = store if isinstance(store, Store) else Store(store)
+    columns = ["month", "stream", "release", "file", "trusts", "rows", "rows_with_cost_pct"]
+    if not store.usage_files():
+        empty = pd.DataFrame(columns=columns)
+        return StoreStatus(
+            empty,
+            pd.DataFrame(columns=["table", "first_month", "last_month", "months", "rows"]),
+            pd.DataFrame(columns=["month", "stream", "missing_trusts", "trust_codes"]),
+        )
+    con = duckdb.connect()
+    counts = con.execute(
+        "SELECT strftime(year_month, '%Y-%m') AS month, source AS stream, "
+        "count(DISTINCT trust_code) AS trusts, count(*) AS rows, "
+        "100.0 * count(cost_gbp) / count(*) AS rows_with_cost_pct "
+        "FROM read_parquet(?) GROUP BY ALL ORDER BY month, stream",
+        [store.usage_glob()],
+    ).df()
+    trusts = con.execute(
+        "SELECT DISTINCT strftime(year_month, '%Y-%m') AS month, source AS stream, trust_code "
+        "FROM read_parquet(?)",
+        [store.usage_glob()],
+    ).df()
+    info = {(m, s): i for m in store.months() for s, i in store.streams(m).items()}
+    counts["release"] = [
+        info[(m, s)].release for m, s in zip(counts.month, counts.stream, strict=True)
+    ]
+    counts["file"] = [info[(m, s)].file for m, s in zip(counts.month, counts.stream, strict=True)]
+    counts["rows"] = counts["rows"].astype("int64")
+    counts["trusts"] = counts["trusts"].astype("int64")
+    missing_rows = []
+    for name, part in trusts.groupby("stream"):
+        everyone = set(part["trust_code"])
+        for month, rows in part.groupby("month"):
+            gone = sorted(everyone - set(rows["trust_code"]))
+            if gone:
+                missing_rows.append((month, name, len(gone), gone))
+    missing = pd.DataFrame(
+        missing_rows, columns=["month", "stream", "missing_trusts", "trust_codes"]
+    ).sort_values(["month", "stream"], ignore_index=True)
+    tables = pd.DataFrame(
+        [
+            {
+                "table": "usage",
+                "first_month": counts["month"].min(),
+                "last_month": counts["month"].max(),
+                "months": counts["month"].nunique(),
+                "rows": int(counts["rows"].sum()),
+            }
+        ]
+    )
+    return StoreStatus(counts[columns], tables, missing)
