@@ -40,6 +40,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import pyarrow as pa
@@ -47,7 +48,9 @@ import pyarrow.parquet as pq
 
 from medlib import __version__
 from medlib.errors import MedlibError
-from medlib.io.usage import LoadSummary, read_usage
+
+if TYPE_CHECKING:
+    from medlib.io.usage import LoadSummary
 
 __all__ = [
     "RELEASE_RANK",
@@ -407,6 +410,10 @@ def ingest(
 def _ingest_one(
     store: Store, path: Path, stream: str | None, known_trusts: Iterable[str] | None
 ) -> IngestResult:
+    # The validating reader (and pandera with it) loads only when something is ingested, so
+    # reports that only read the store start without it.
+    from medlib.io.usage import read_usage
+
     sha = _sha256(path) if path.is_file() else ""
     release = release_type(path.name)
     name = stream or stream_name(path.name)

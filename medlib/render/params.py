@@ -34,6 +34,7 @@ __all__ = [
     "PERIOD_KEYS",
     "REPORT_PARAMETERS",
     "RESERVED_PARAMETERS",
+    "STORE_PARAMETER",
     "TABLES_PARAMETER",
     "TRUST_PARAMETER",
     "NotebookParameter",
@@ -56,8 +57,10 @@ TRUST_PARAMETER = "trust_code"
 REPORT_PARAMETERS = (TRUST_PARAMETER, "period_end")
 #: Notebook parameter that receives the folder the notebook publishes its tables into.
 TABLES_PARAMETER = "tables_dir"
+#: Notebook parameter that receives the store named by the set's ``data: {store: PATH}``.
+STORE_PARAMETER = "store"
 #: Set by the renderer for every report; a parameter set may not set them.
-RESERVED_PARAMETERS = frozenset({TRUST_PARAMETER, TABLES_PARAMETER})
+RESERVED_PARAMETERS = frozenset({TRUST_PARAMETER, TABLES_PARAMETER, STORE_PARAMETER})
 #: Top-level period keys, passed on to every notebook that declares a parameter of that name.
 PERIOD_KEYS = ("period_start", "period_end")
 DEFAULT_TIMEOUT_SECONDS = 600
@@ -65,6 +68,7 @@ DEFAULT_TIMEOUT_SECONDS = 600
 _REQUIRED_KEYS = ("name", "title", "period_end", "trusts", "notebooks")
 _OPTIONAL_KEYS = (
     "period_start",
+    "data",
     "parameters",
     "notebook_parameters",
     "timeout_seconds",
@@ -103,6 +107,8 @@ class ParameterSet:
         notebook_parameters: Per-notebook values, overriding ``parameters``.
         timeout_seconds: Wall-clock limit for one notebook run.
         data_files: Files under the bundled data folder the pack needs (checked to exist).
+        store: The store the reports read (an absolute folder), or None for the bundled
+            sample; relative paths in the YAML resolve from the YAML file's folder.
         source: The YAML file it was read from, if any.
     """
 
@@ -116,6 +122,7 @@ class ParameterSet:
     notebook_parameters: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS
     data_files: tuple[str, ...] = ()
+    store: str | None = None
     source: Path | None = None
 
     def as_dict(self) -> dict[str, Any]:
@@ -131,6 +138,7 @@ class ParameterSet:
             "notebook_parameters": {k: dict(v) for k, v in self.notebook_parameters.items()},
             "timeout_seconds": self.timeout_seconds,
             "data_files": list(self.data_files),
+            "data": {"store": self.store} if self.store else {},
         }
 
 
@@ -292,6 +300,7 @@ def parse_parameter_set(
             f"timeout_seconds: expected a whole number of seconds from 1 to 86400, got {timeout!r}"
         )
     data_files = _check_data_files(data, problems, data_dir)
+    store = _check_store(data, problems, path)
     if problems:
         raise ParameterError(source, problems)
     return ParameterSet(
@@ -305,6 +314,7 @@ def parse_parameter_set(
         notebook_parameters=notebook_parameters,
         timeout_seconds=timeout,
         data_files=data_files,
+        store=store,
         source=path,
     )
 
@@ -467,6 +477,8 @@ def _layered_values(pset: ParameterSet, nb_name: str, spec: NotebookSpec) -> dic
         value = getattr(pset, key)
         if value is not None and key in spec.parameters:
             values[key] = value
+    if pset.store and STORE_PARAMETER in spec.parameters:
+        values[STORE_PARAMETER] = pset.store
     values.update({k: v for k, v in pset.parameters.items() if k in spec.parameters})
     values.update(pset.notebook_parameters.get(nb_name, {}))
     return values
@@ -640,7 +652,11 @@ def _check_parameters(values: Any, where: str, problems: list[str]) -> dict[str,
     out: dict[str, Any] = {}
     for key, value in values.items():
         key = str(key)
-        if key in RESERVED_PARAMETERS:
+        if key == STORE_PARAMETER:
+            problems.append(
+                f"{where}.{key}: name the store at the top level, data: {{store: PATH}}"
+            )
+        elif key in RESERVED_PARAMETERS:
             problems.append(
                 f"{where}.{key}: set by the renderer for each report; remove it "
                 f"(list trusts under 'trusts')"
@@ -652,6 +668,35 @@ def _check_parameters(values: Any, where: str, problems: list[str]) -> dict[str,
         else:
             out[key] = value
     return out
+
+
+def _check_store(data: Mapping[str, Any], problems: list[str], path: Path | None) -> str | None:
+    value = data.get("data")
+    if value is None:
+        return None
+    if not isinstance(value, Mapping) or set(value) - {"store"}:
+        problems.append(
+            f"data: expected a mapping with one key, store (a folder built by medlib ingest), "
+            f"got {value!r}"
+        )
+        return None
+    store = value.get("store")
+    if store is None:
+        return None
+    if not isinstance(store, str) or not store.strip():
+        problems.append(f"data.store: expected the path of a store folder, got {store!r}")
+        return None
+    folder = Path(store).expanduser()
+    if not folder.is_absolute():
+        folder = (path.parent if path is not None else Path.cwd()) / folder
+    folder = folder.resolve()
+    if not (folder / "usage").is_dir():
+        problems.append(
+            f"data.store: {store!r} is not a store (no usage folder in {_display(folder)}); "
+            "build one with 'medlib ingest FILE --store PATH'"
+        )
+        return None
+    return str(folder)
 
 
 def _check_data_files(

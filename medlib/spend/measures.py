@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -31,16 +32,24 @@ from medlib.validation import parse_month, require_columns
 
 __all__ = [
     "BNF_CHAPTERS",
+    "Entity",
+    "PRODUCT_ATTRIBUTES",
     "SPEND_BY_FY_COLUMNS",
     "UNKNOWN",
-    "Entity",
     "aggregate_monthly",
     "bnf_codes_filled",
     "data_quality",
     "entity_monthly",
     "fytd_comparison",
+    "monthly_detail",
+    "product_attributes",
+    "quality_counts",
+    "quality_counts_expr",
+    "QUALITY_COUNTS",
     "rolling_12_months",
+    "rows_frame",
     "spend_by_financial_year",
+    "store_usage",
     "totals_by_financial_year",
     "totals_by_group",
     "with_product_attributes",
@@ -139,6 +148,50 @@ def bnf_codes_filled(products: pd.DataFrame) -> pd.Series:
     return filled.astype(object).where(filled.notna(), None)
 
 
+#: Product attributes joined to usage rows (see :func:`product_attributes`).
+PRODUCT_ATTRIBUTES = [
+    "vtm_name",
+    "bnf_chapter",
+    "bnf_section",
+    "bnf_chapter_name",
+    "high_cost",
+    "ddd_per_unit",
+    "route",
+    "form",
+]
+
+
+def product_attributes(products: pd.DataFrame) -> pd.DataFrame:
+    """Per product: molecule, BNF chapter and section, high-cost flag, DDDs per unit, route, form.
+
+    ``bnf_chapter`` is e.g. ``"04"``, ``bnf_section`` ``"0402"``; a product without a BNF code
+    takes its molecule's (:func:`bnf_codes_filled`) and otherwise gets ``"Not known"``.
+    """
+    require_columns(
+        products, ["vmp_code", "vtm_name", "bnf_code", "ddd_per_unit", "high_cost"], "products"
+    )
+    out = products[["vmp_code"]].copy()
+    out["vtm_name"] = products["vtm_name"].astype(object).where(products["vtm_name"].notna(), None)
+    code = bnf_codes_filled(products)
+    out["bnf_chapter"] = code.map(
+        lambda c: c[:2] if isinstance(c, str) and len(c) >= 2 else UNKNOWN
+    )
+    out["bnf_section"] = code.map(
+        lambda c: c[:4] if isinstance(c, str) and len(c) >= 4 else UNKNOWN
+    )
+    out["bnf_chapter_name"] = out["bnf_chapter"].map(lambda c: BNF_CHAPTERS.get(c, UNKNOWN))
+    out["high_cost"] = products["high_cost"].astype("boolean").fillna(False).astype(bool)
+    out["ddd_per_unit"] = products["ddd_per_unit"].astype(float)
+    for column in ("route", "form"):
+        values = products[column] if column in products else pd.Series(None, index=products.index)
+        out[column] = values.astype(object).where(values.notna(), None)
+    return out.reset_index(drop=True)
+
+
+def _prefix(code: object, n: int) -> str:
+    return code[:n] if isinstance(code, str) and len(code) >= n else UNKNOWN
+
+
 def with_product_attributes(usage: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
     """Usage rows joined to their molecule, BNF chapter/section, high-cost flag and DDDs.
 
@@ -147,24 +200,127 @@ def with_product_attributes(usage: pd.DataFrame, products: pd.DataFrame) -> pd.D
     the product has no DDD). Products missing from ``products`` get ``"Not known"`` labels.
     """
     require_columns(usage, USAGE_NEEDED, "usage")
-    require_columns(
-        products, ["vmp_code", "vtm_name", "bnf_code", "ddd_per_unit", "high_cost"], "products"
-    )
-    prod = products[["vmp_code", "vtm_name", "ddd_per_unit", "high_cost"]].copy()
-    prod["bnf_code"] = bnf_codes_filled(products).to_numpy()
-    out = usage.merge(prod, on="vmp_code", how="left", validate="many_to_one")
-    out["vtm_name"] = out["vtm_name"].fillna(UNKNOWN)
-    code = out["bnf_code"].astype(object)
-    out["bnf_chapter"] = code.map(
-        lambda c: c[:2] if isinstance(c, str) and len(c) >= 2 else UNKNOWN
-    )
-    out["bnf_section"] = code.map(
-        lambda c: c[:4] if isinstance(c, str) and len(c) >= 4 else UNKNOWN
-    )
-    out["bnf_chapter_name"] = out["bnf_chapter"].map(lambda c: BNF_CHAPTERS.get(c, UNKNOWN))
+    attrs = product_attributes(products).drop(columns=["route", "form"])
+    out = usage.merge(attrs, on="vmp_code", how="left", validate="many_to_one")
+    for column in ("vtm_name", "bnf_chapter", "bnf_section", "bnf_chapter_name"):
+        out[column] = out[column].fillna(UNKNOWN)
     out["high_cost"] = out["high_cost"].astype("boolean").fillna(False).astype(bool)
     out["ddds"] = out["quantity"] * out["ddd_per_unit"].astype(float)
-    return out.drop(columns=["bnf_code", "ddd_per_unit"])
+    return out.drop(columns=["ddd_per_unit"])
+
+
+def store_usage(
+    con: Any,
+    usage_glob: str,
+    products: pd.DataFrame,
+    successors: Mapping[str, str],
+    sources: Sequence[str] | None = None,
+) -> Any:
+    """The store's usage rows as an engine expression, ready for the spend measures.
+
+    Nothing is loaded into pandas: the Parquet files are read by the engine, merged trusts are
+    mapped onto their successors, and each row is joined to its product's attributes
+    (:func:`product_attributes`) with ``ddds = quantity * ddd_per_unit``, all in DuckDB (or
+    Spark). Only the aggregates or filtered rows a report asks for come back.
+
+    Args:
+        con: An engine connection (:func:`medlib.engine.connect`).
+        usage_glob: The store's usage files (:meth:`medlib.io.store.Store.usage_glob`).
+        products: The products reference.
+        successors: ``{predecessor_code: successor_code}`` (:func:`successor_map`).
+        sources: Streams to keep (the ``source`` column); None keeps all.
+
+    Returns:
+        An Ibis table with the canonical usage columns (``trust_code`` mapped) plus the product
+        attributes and ``ddds``.
+    """
+    import ibis
+
+    from medlib import engine
+
+    rows = con.read_parquet(usage_glob)
+    rows = rows.select(
+        "year_month", "trust_code", "vmp_code", "vmp_name", "quantity", "cost_gbp", "source"
+    )
+    if sources is not None:
+        rows = rows.filter(rows.source.isin(list(sources)))
+    pairs = pd.DataFrame(
+        {"predecessor_code": list(successors), "successor_code": list(successors.values())},
+        dtype=object,
+    )
+    if pairs.empty:
+        pairs = pd.DataFrame({"predecessor_code": ["-"], "successor_code": ["-"]})
+    lineage = engine.register(con, "trust_successors", pairs)
+    attrs = engine.register(con, "product_attributes", product_attributes(products))
+    joined = rows.left_join(lineage, rows.trust_code == lineage.predecessor_code)
+    joined = joined.select(
+        year_month=joined.year_month.cast("date"),
+        trust_code=ibis.coalesce(joined.successor_code, joined.trust_code),
+        vmp_code=joined.vmp_code,
+        vmp_name=joined.vmp_name,
+        quantity=joined.quantity,
+        cost_gbp=joined.cost_gbp,
+        source=joined.source,
+    )
+    full = joined.left_join(attrs, joined.vmp_code == attrs.vmp_code)
+    return full.select(
+        *[full[c] for c in ("year_month", "trust_code", "vmp_name", "quantity", "cost_gbp")],
+        vmp_code=joined.vmp_code,
+        source=full.source,
+        vtm_name=full.vtm_name.fill_null(UNKNOWN),
+        bnf_chapter=full.bnf_chapter.fill_null(UNKNOWN),
+        bnf_section=full.bnf_section.fill_null(UNKNOWN),
+        bnf_chapter_name=full.bnf_chapter_name.fill_null(UNKNOWN),
+        high_cost=full.high_cost.fill_null(False),
+        ddds=full.quantity * full.ddd_per_unit,
+        route=full.route,
+        form=full.form,
+    )
+
+
+def monthly_detail(table: Any, by: Sequence[str]) -> pd.DataFrame:
+    """Monthly totals per group of a :func:`store_usage` expression, computed in the engine.
+
+    Returns:
+        The columns of :func:`aggregate_monthly`: ``year_month, *by, quantity, cost_gbp, rows,
+        rows_without_cost, ddds`` (``cost_gbp`` and ``ddds`` missing where no row has one).
+    """
+    from medlib import engine
+
+    keys = ["year_month", *by]
+    expr = table.group_by(keys).aggregate(
+        quantity=table.quantity.sum(),
+        cost_gbp=table.cost_gbp.sum(),
+        rows=table.count(),
+        rows_without_cost=table.cost_gbp.isnull().cast("int64").sum(),
+        ddds=table.ddds.sum(),
+    )
+    out = engine.to_pandas(expr)
+    return _monthly_frame(out, by)
+
+
+def rows_frame(table: Any) -> pd.DataFrame:
+    """Execute a (filtered) :func:`store_usage` expression into a pandas usage frame."""
+    from medlib import engine
+
+    return _typed_rows(engine.to_pandas(table))
+
+
+def _typed_rows(out: pd.DataFrame) -> pd.DataFrame:
+    out["year_month"] = pd.to_datetime(out["year_month"]).astype("datetime64[ns]")
+    for col in ("quantity", "cost_gbp", "ddds"):
+        if col in out:
+            out[col] = out[col].astype("float64")
+    if "high_cost" in out:
+        out["high_cost"] = out["high_cost"].astype(bool)
+    return out
+
+
+def _monthly_frame(out: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
+    out = _typed_rows(out)
+    for col in ("rows", "rows_without_cost"):
+        out[col] = out[col].astype("int64")
+    return out.sort_values(["year_month", *by], kind="mergesort").reset_index(drop=True)
 
 
 # --- entities: a trust or a system of trusts ----------------------------------------------
@@ -437,27 +593,71 @@ def totals_by_group(
     return out.sort_values("fytd", ascending=False, kind="mergesort").reset_index(drop=True)
 
 
-def data_quality(
-    usage: pd.DataFrame,
-    period_start: object,
-    period_end: object,
-    org: str = "trust_code",
-) -> pd.DataFrame:
-    """Data-quality checks on one entity's usage rows over a period.
+#: Per-month row counts behind the data-quality checks (see :func:`quality_counts`).
+QUALITY_COUNTS = ["rows", "rows_without_cost", "rows_negative", "rows_unknown_product"]
+
+
+def quality_counts(usage: pd.DataFrame, org: str = "trust_code") -> pd.DataFrame:
+    """Rows per month and organisation: all, without a cost, negative, unknown product.
+
+    Args:
+        usage: Usage rows; ``rows_unknown_product`` is counted when they carry ``vtm_name``
+            (from :func:`with_product_attributes`) and left missing otherwise.
+        org: Organisation column.
+
+    Returns:
+        ``year_month, <org>, rows, rows_without_cost, rows_negative, rows_unknown_product``.
+    """
+    require_columns(usage, ["year_month", org, "quantity", "cost_gbp"], "usage")
+    flags = pd.DataFrame(
+        {
+            "year_month": usage["year_month"],
+            org: usage[org],
+            "rows": 1,
+            "rows_without_cost": usage["cost_gbp"].isna().astype(int),
+            "rows_negative": (usage["quantity"] < 0).astype(int),
+            "rows_unknown_product": (
+                (usage["vtm_name"] == UNKNOWN).astype(float) if "vtm_name" in usage else np.nan
+            ),
+        }
+    )
+    out = flags.groupby(["year_month", org], as_index=False).sum(min_count=1)
+    return out
+
+
+def quality_counts_expr(table: Any) -> Any:
+    """:func:`quality_counts` of a :func:`store_usage` expression, in the engine."""
+    return table.group_by(["year_month", "trust_code"]).aggregate(
+        rows=table.count(),
+        rows_without_cost=table.cost_gbp.isnull().cast("int64").sum(),
+        rows_negative=(table.quantity < 0).cast("int64").sum(),
+        rows_unknown_product=(table.vtm_name == UNKNOWN).cast("int64").sum(),
+    )
+
+
+def data_quality(counts: pd.DataFrame, period_start: object, period_end: object) -> pd.DataFrame:
+    """Data-quality checks on one entity's rows over a period, from :func:`quality_counts`.
+
+    Args:
+        counts: Row counts per month (any organisations: they are added up).
+        period_start: First month checked.
+        period_end: Last month checked.
 
     Returns:
         ``check, value, detail`` rows: months with no data, rows without a cost, negative
         quantities (returns or corrections), products not in the product reference, and the
         first and last month with data.
     """
-    require_columns(usage, ["year_month", org, "quantity", "cost_gbp"], "usage")
+    require_columns(counts, ["year_month", *QUALITY_COUNTS[:3]], "row counts")
     start, end = parse_month(period_start, "period_start"), parse_month(period_end, "period_end")
-    rows = usage[(usage["year_month"] >= start) & (usage["year_month"] <= end)]
+    part = counts[(counts["year_month"] >= start) & (counts["year_month"] <= end)]
+    part = part[part["rows"] > 0]
     months = pd.date_range(start, end, freq="MS")
-    present = set(pd.to_datetime(rows["year_month"]).unique())
+    present = set(pd.to_datetime(part["year_month"]).unique())
     missing = [m for m in months if m not in present]
-    no_cost = int(rows["cost_gbp"].isna().sum())
-    negative = rows[rows["quantity"] < 0]
+    rows = int(part["rows"].sum())
+    no_cost = int(part["rows_without_cost"].sum())
+    negative = int(part["rows_negative"].sum())
     checks = [
         (
             "Months with no data",
@@ -466,20 +666,20 @@ def data_quality(
             + (" ..." if len(missing) > 12 else ""),
         ),
         ("Months expected", len(months), f"{start:%Y-%m} to {end:%Y-%m}"),
-        ("Rows", len(rows), ""),
+        ("Rows", rows, ""),
         (
             "Rows without a cost",
             no_cost,
-            f"{format_pct(no_cost / len(rows) * 100)} of rows" if len(rows) else "",
+            f"{format_pct(no_cost / rows * 100)} of rows" if rows else "",
         ),
         (
             "Rows with a negative quantity",
-            len(negative),
-            "returns or corrections; kept in the totals" if len(negative) else "",
+            negative,
+            "returns or corrections; kept in the totals" if negative else "",
         ),
     ]
-    if "vtm_name" in rows.columns:
-        unknown = int((rows["vtm_name"] == UNKNOWN).sum())
+    if "rows_unknown_product" in part and part["rows_unknown_product"].notna().any():
+        unknown = int(part["rows_unknown_product"].sum())
         checks.append(("Rows for products not in the product reference", unknown, ""))
     return pd.DataFrame(checks, columns=["check", "value", "detail"])
 

@@ -14,7 +14,6 @@ available; it never estimates a cost.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -25,13 +24,13 @@ from matplotlib.figure import Figure
 
 from medlib.context import ReportContext
 from medlib.errors import InputError
-from medlib.io.datasets import USAGE_FILES, load_dataset
+from medlib.io.datasets import USAGE_FILES, bundled_store, load_dataset
 from medlib.pack_cache import pack_cached
 from medlib.present import charts
 from medlib.present.sections import Report, Section, Table
 from medlib.present.wording import format_gbp, format_month, format_month_short, format_pct
 from medlib.reference.financial_years import add_fy_columns, fy_bounds, fy_month, fy_of_month
-from medlib.reference.trusts import map_to_successor, trust_names, trusts_table
+from medlib.reference.trusts import successor_map, trust_names, trusts_table
 from medlib.spend import high_cost, measures, movers, outliers
 from medlib.stats import forecast, peer_comparison, spc
 
@@ -210,14 +209,6 @@ FUNNEL_MEASURES = {
 }
 
 
-def _match(df: pd.DataFrame, filters: Mapping[str, str]) -> pd.Series:
-    mask = pd.Series(True, index=df.index)
-    for column, pattern in filters.items():
-        values = df[column].astype(object).where(df[column].notna(), "")
-        mask &= values.map(lambda v, p=pattern: bool(re.search(p, str(v), re.IGNORECASE)))
-    return mask
-
-
 # --- the report ---------------------------------------------------------------------------
 
 
@@ -227,27 +218,110 @@ DETAIL_BY = ("trust_code", "vtm_name", "bnf_chapter_name", "bnf_section", "high_
 
 @dataclass(frozen=True)
 class PreparedUsage:
-    """A dataset's usage with product attributes, and its monthly detail for every trust."""
+    """What every trust's report of a pack shares: aggregates of the data, never its rows.
+
+    Attributes:
+        trusts: The trusts reference.
+        products: The products reference.
+        monthly_detail: Monthly totals per trust, molecule, BNF chapter and section and
+            high-cost flag (:data:`DETAIL_BY`), computed in the engine.
+        usage_glob: The store's usage files, for the filtered row queries a report makes.
+        sources: The streams of the store the report reads.
+        data_start: First month with rows.
+        data_end: Last month with rows.
+        trusts_with_rows: Trusts (successor codes) with at least one row.
+        has_cost: Whether any row has an indicative cost.
+        ddd_coverage: Share of rows whose product has a DDD.
+        quality: Row counts per month and trust behind the data-quality checks
+            (:func:`medlib.spend.measures.quality_counts`).
+        funnel_monthly: Per month and trust, the funnel measure's ``denominator`` and
+            ``numerator`` (:data:`FUNNEL_MEASURES`), or None when the stream has no measure.
+    """
 
     trusts: pd.DataFrame
     products: pd.DataFrame
-    usage: pd.DataFrame
     monthly_detail: pd.DataFrame
+    usage_glob: str
+    sources: tuple[str, ...]
+    data_start: pd.Timestamp
+    data_end: pd.Timestamp
+    trusts_with_rows: frozenset[str]
+    has_cost: bool
+    ddd_coverage: float
+    quality: pd.DataFrame
+    funnel_monthly: pd.DataFrame | None
 
 
 @pack_cached
-def prepared_usage(dataset: str, backend: str = "duckdb") -> PreparedUsage:
-    """Load a bundled dataset and aggregate it by month for every trust.
+def prepared_usage(dataset: str, backend: str = "duckdb", store: str = "") -> PreparedUsage:
+    """Aggregate one stream of a store by month for every trust, in the engine.
 
-    The same for every trust's report, so a pack render computes it once
-    (:mod:`medlib.pack_cache`).
+    The store's Parquet files are read by the engine; successor mapping, the product join and
+    the aggregation run there, and only the monthly totals come back. The same for every
+    trust's report, so a pack render computes it once (:mod:`medlib.pack_cache`).
+
+    Args:
+        dataset: The stream to read (a bundled extract's name in the bundled store).
+        backend: ``duckdb`` or ``pyspark``.
+        store: The store's folder; empty for the bundled sample.
     """
-    trusts = trusts_table()
+    from medlib import engine
+    from medlib.io.store import Store, store_status
+
+    source = Store(store) if store else bundled_store()
     products = load_dataset("products")
-    usage = map_to_successor(load_dataset(dataset), keep_original=False)
-    usage = measures.with_product_attributes(usage, products)
-    detail = measures.aggregate_monthly(usage, by=DETAIL_BY, backend=backend)
-    return PreparedUsage(trusts, products, usage, detail)
+    con = engine.connect(backend)
+    table = measures.store_usage(
+        con, source.usage_glob(), products, successor_map(), sources=[dataset]
+    )
+    detail = measures.monthly_detail(table, DETAIL_BY)
+    if detail.empty:
+        raise InputError(
+            f"the store {source.root} has no rows of {dataset!r}; it holds "
+            f"{sorted(set(store_status(source).months['stream']))}"
+        )
+    rows_with_ddd = table.ddds.notnull().cast("int64").sum()
+    ddd = engine.to_pandas(table.aggregate(with_ddd=rows_with_ddd, rows=table.count()))
+    quality = measures.rows_frame(measures.quality_counts_expr(table))
+    funnel = FUNNEL_MEASURES.get(dataset)
+    return PreparedUsage(
+        trusts=trusts_table(),
+        products=products,
+        monthly_detail=detail,
+        usage_glob=source.usage_glob(),
+        sources=(dataset,),
+        data_start=pd.Timestamp(detail["year_month"].min()),
+        data_end=pd.Timestamp(detail["year_month"].max()),
+        trusts_with_rows=frozenset(detail["trust_code"]),
+        has_cost=bool(detail["cost_gbp"].notna().any()),
+        ddd_coverage=float(ddd["with_ddd"].iloc[0]) / max(int(ddd["rows"].iloc[0]), 1),
+        quality=quality,
+        funnel_monthly=None if funnel is None else _funnel_monthly(table, funnel),
+    )
+
+
+def _funnel_monthly(table: Any, measure: FunnelMeasure) -> pd.DataFrame:
+    """Per month and trust, the funnel measure's denominator and numerator, in the engine.
+
+    Filters are case-insensitive regular expressions on the product attributes (all must
+    match); a missing attribute matches as empty text.
+    """
+    import ibis
+
+    def matches(filters: Mapping[str, str]) -> Any:
+        test = ibis.literal(True)
+        for column, pattern in filters.items():
+            test &= table[column].fill_null("").re_search(f"(?i){pattern}")
+        return test
+
+    den = matches(measure.denominator)
+    num = den & matches(measure.numerator)
+    value = table[measure.value].fill_null(0)
+    expr = table.group_by(["year_month", "trust_code"]).aggregate(
+        denominator=ibis.cases((den, value), else_=0).sum(),
+        numerator=ibis.cases((num, value), else_=0).sum(),
+    )
+    return measures.rows_frame(expr).astype({"denominator": float, "numerator": float})
 
 
 class SpendReport(Report):
@@ -265,6 +339,8 @@ class SpendReport(Report):
         high_cost_blocks: Optional annual high-cost-drug block values per trust code (GBP).
         forecast_methods: Methods to backtest and forecast with; add ``"ets"`` for exponential
             smoothing (about 0.5 s per fit, so a backtest of three years takes ~15 s).
+        store: The store to read (a folder built by ``medlib ingest``); empty reads the bundled
+            sample's store. The context's data source names the stream to read.
 
     Raises:
         InputError: An unknown dataset, a trust without data, or a period outside the data.
@@ -276,9 +352,10 @@ class SpendReport(Report):
         backend: str = "duckdb",
         high_cost_blocks: Mapping[str, float] | None = None,
         forecast_methods: Sequence[str] = forecast.DEFAULT_METHODS,
+        store: str = "",
     ) -> None:
         dataset = context.data_source
-        if dataset not in USAGE_FILES:
+        if not store and dataset not in USAGE_FILES:
             raise InputError(f"dataset must be one of {sorted(USAGE_FILES)}, got {dataset!r}")
         self.context = context
         self.dataset = dataset
@@ -286,13 +363,13 @@ class SpendReport(Report):
         self.backend = backend
         self.high_cost_blocks = dict(high_cost_blocks or {})
         self.forecast_methods = tuple(forecast_methods)
-        inputs = prepared_usage(dataset, backend)
+        inputs = prepared_usage(dataset, backend, store)
+        self._inputs = inputs
         self.trusts = inputs.trusts
         self.products = inputs.products
-        self.usage = inputs.usage
         self._detail_all = inputs.monthly_detail
-        self.data_start = pd.Timestamp(self.usage["year_month"].min())
-        self.data_end = pd.Timestamp(self.usage["year_month"].max())
+        self.data_start = inputs.data_start
+        self.data_end = inputs.data_end
         self.period_end = context.period_end
         if not self.data_start <= self.period_end <= self.data_end:
             raise InputError(
@@ -300,7 +377,7 @@ class SpendReport(Report):
                 f"covers {self.data_start:%Y-%m} to {self.data_end:%Y-%m}"
             )
         self.entity = measures.Entity(context.code, context.trust_codes, context.is_system)
-        present = set(self.usage["trust_code"])
+        present = inputs.trusts_with_rows
         absent = [c for c in self.entity.trust_codes if c not in present]
         if absent:
             raise InputError(
@@ -308,8 +385,8 @@ class SpendReport(Report):
             )
         self.trust_names = trust_names()
         self.name = context.name
-        self.has_cost = bool(self.usage["cost_gbp"].notna().any())
-        ddd_share = float(self.usage["ddds"].notna().mean()) if len(self.usage) else 0.0
+        self.has_cost = inputs.has_cost
+        ddd_share = inputs.ddd_coverage
         self.ddd_coverage = ddd_share
         if self.has_cost:
             self.measure = "cost_gbp"
@@ -768,16 +845,15 @@ class SpendReport(Report):
         measure = FUNNEL_MEASURES.get(self.dataset)
         if measure is None:
             return None
-        rows = self.usage[
-            (self.usage["year_month"] >= self.fy_start)
-            & (self.usage["year_month"] <= self.period_end)
-            & self.usage["trust_code"].isin(self.comparators)
+        monthly = self._inputs.funnel_monthly
+        part = monthly[
+            (monthly["year_month"] >= self.fy_start)
+            & (monthly["year_month"] <= self.period_end)
+            & monthly["trust_code"].isin(self.comparators)
         ]
-        rows = rows.merge(self.products[["vmp_code", "route", "form"]], on="vmp_code", how="left")
-        den_rows = rows[_match(rows, measure.denominator)]
-        num_rows = den_rows[_match(den_rows, measure.numerator)]
-        den = den_rows.groupby("trust_code")[measure.value].sum().clip(lower=0)
-        num = num_rows.groupby("trust_code")[measure.value].sum().reindex(den.index).fillna(0)
+        used = part[part["denominator"] != 0]
+        den = used.groupby("trust_code")["denominator"].sum().clip(lower=0)
+        num = used.groupby("trust_code")["numerator"].sum().reindex(den.index).fillna(0)
         num = num.clip(lower=0, upper=den)
         keep = den > 0
         if keep.sum() < 3:
@@ -840,11 +916,11 @@ class SpendReport(Report):
 
     def outliers_table(self) -> pd.DataFrame:
         """The trust's molecule shares within BNF sections, compared with its group."""
-        rows = self.usage[
-            (self.usage["year_month"] >= self.fy_start)
-            & (self.usage["year_month"] <= self.period_end)
-            & self.usage["trust_code"].isin(self.comparators)
-            & (self.usage["bnf_section"] != measures.UNKNOWN)
+        detail = self.monthly_detail
+        rows = detail[
+            (detail["year_month"] >= self.fy_start)
+            & detail["trust_code"].isin(self.comparators)
+            & (detail["bnf_section"] != measures.UNKNOWN)
         ]
         table = outliers.share_outliers(rows, quantity=self.outlier_quantity)
         mine = table[table["trust_code"].isin(self.entity.trust_codes)].copy()
@@ -853,10 +929,9 @@ class SpendReport(Report):
 
     def data_quality(self) -> pd.DataFrame:
         """Data-quality checks on the trust's rows from the start of the data to the period end."""
-        rows = self.usage[self.usage["trust_code"].isin(self.entity.trust_codes)]
-        if self.entity.is_system:
-            rows = rows.assign(trust_code=self.entity.label)
-        return measures.data_quality(rows, self.data_start, self.period_end)
+        counts = self._inputs.quality
+        mine = counts[counts["trust_code"].isin(self.entity.trust_codes)]
+        return measures.data_quality(mine, self.data_start, self.period_end)
 
     # --- publishing -------------------------------------------------------------------------
 

@@ -20,8 +20,8 @@ from medlib.io.datasets import bundled_store, load_dataset
 from medlib.io.store import Store, StoreError, ingest, store_status
 from medlib.io.usage import UnusableFileError
 
-LITHIUM = "39719411000001101"  # Lithium carbonate 200mg modified-release tablets (dm+d VMP)
-NAME = "Lithium carbonate 200mg modified-release tablets"
+LITHIUM = "36040211000001104"  # a dm+d VMP in the bundled products reference
+NAME = "Lithium carbonate 450mg modified-release tablets"
 PUBLISHED = (
     "YEAR_MONTH,ODS_CODE,VMP_SNOMED_CODE,VMP_PRODUCT_NAME,UNIT_OF_MEASURE_IDENTIFIER,"
     "UNIT_OF_MEASURE_NAME,TOTAL_QUANITY_IN_VMP_UNIT,INDICATIVE_COST"

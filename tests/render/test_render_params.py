@@ -357,3 +357,41 @@ def test_project_has_the_nenc_and_sample_sets():
 def test_write_parameter_set_fixture_round_trips(tmp_path):
     path = write_parameter_set(tmp_path / "p.yaml", trusts=["RR7"])
     assert load_parameter_set(path, known_trusts=TRUSTS).trusts == ("RR7",)
+
+
+def test_a_store_is_named_relative_to_the_parameter_file_and_reaches_declaring_notebooks(
+    tmp_path,
+):
+    (tmp_path / "packs" / "data" / "store" / "usage").mkdir(parents=True)
+    path = tmp_path / "packs" / "mine.yaml"
+    path.write_text(
+        "name: mine\ntitle: Mine\nperiod_end: 2024-03\ntrusts: [RTD]\nnotebooks: [spend]\n"
+        "data: {store: data/store}\n",
+        encoding="utf-8",
+    )
+    pset = load_parameter_set(path, known_trusts=TRUSTS)
+    assert pset.store == str((tmp_path / "packs" / "data" / "store").resolve())
+    assert pset.as_dict()["data"] == {"store": pset.store}
+    nb = write_notebook(
+        tmp_path / "nbs" / "spend.ipynb",
+        'trust_code: str = "RTD"\nperiod_end: str = "2024-03"\nstore: str = ""\n'
+        'tables_dir: str = ""',
+    )
+    spec = check_against_notebooks(pset, nb.parent)["spend"]
+    assert report_parameters(pset, spec, "RTD") == {
+        "period_end": "2024-03",
+        "store": pset.store,
+        "trust_code": "RTD",
+    }
+
+
+def test_a_folder_that_is_not_a_store_is_refused(tmp_path):
+    (tmp_path / "empty").mkdir()
+    assert problems(data={"store": str(tmp_path / "empty")}) == [
+        f"data.store: {str(tmp_path / 'empty')!r} is not a store (no usage folder in "
+        f"{tmp_path / 'empty'}); build one with 'medlib ingest FILE --store PATH'"
+    ]
+    assert problems(data={"stores": "x"})[0].startswith("data: expected a mapping with one key")
+    assert problems(parameters={"store": "x"}) == [
+        "parameters.store: name the store at the top level, data: {store: PATH}"
+    ]

@@ -181,7 +181,8 @@ def test_aggregate_monthly_through_the_engine():
 def test_data_quality():
     usage = measures.with_product_attributes(_usage(), _products())
     usage.loc[0, "quantity"] = -2.0
-    out = measures.data_quality(usage, "2023-03", "2023-05").set_index("check")["value"]
+    counts = measures.quality_counts(usage)
+    out = measures.data_quality(counts, "2023-03", "2023-05").set_index("check")["value"]
     # March and May have no rows; one row of four lacks a cost; one negative quantity
     assert out["Months with no data"] == 2 and out["Months expected"] == 3
     assert out["Rows without a cost"] == 1
@@ -286,3 +287,70 @@ def test_aggregate_monthly_same_on_spark_and_duckdb():
     # A in April: 1.5 known + one row without cost; May: no cost at all -> missing, not 0
     assert duck["rows_without_cost"].tolist() == [1, 0, 1]
     assert np.isnan(duck["cost_gbp"].iloc[2])
+
+
+# --- the store, read in the engine ---------------------------------------------------------
+
+
+def _small_store(tmp_path):
+    from medlib.io.store import Store, ingest
+
+    path = tmp_path / "extract.csv"
+    path.write_text(
+        "year_month,ods_code,vmp_snomed_code,vmp_product_name,total_quantity\n"
+        # RLN merged into R0B: its rows count as R0B's. 99999999999 is not in dm+d.
+        "2023-04,RTD,36040211000001104,Lithium carbonate 450mg MR tablets,10\n"
+        "2023-04,RLN,36040211000001104,Lithium carbonate 450mg MR tablets,4\n"
+        "2023-04,R0B,36040211000001104,Lithium carbonate 450mg MR tablets,1\n"
+        "2023-05,RTD,99999999999,Unknown product,-2\n",
+        encoding="utf-8",
+    )
+    ingest([path], tmp_path / "store")
+    return Store(tmp_path / "store")
+
+
+def test_store_usage_maps_successors_and_joins_products_in_the_engine(tmp_path):
+    from medlib import engine
+    from medlib.io.datasets import load_dataset
+    from medlib.reference.trusts import successor_map
+
+    store = _small_store(tmp_path)
+    con = engine.connect("duckdb")
+    table = measures.store_usage(
+        con, store.usage_glob(), load_dataset("products"), successor_map(), sources=["extract"]
+    )
+    detail = measures.monthly_detail(table, ["trust_code", "vtm_name"])
+    assert detail[["trust_code", "vtm_name", "quantity", "rows"]].values.tolist() == [
+        ["R0B", "Lithium carbonate", 5.0, 2],
+        ["RTD", "Lithium carbonate", 10.0, 1],
+        ["RTD", measures.UNKNOWN, -2.0, 1],
+    ]
+    assert detail["cost_gbp"].isna().all()  # the extract has no cost: missing, not zero
+    counts = measures.rows_frame(measures.quality_counts_expr(table))
+    may = counts[counts["year_month"] == pd.Timestamp("2023-05-01")].iloc[0]
+    assert (may["rows_negative"], may["rows_unknown_product"]) == (1, 1)
+    none = measures.store_usage(
+        con, store.usage_glob(), load_dataset("products"), successor_map(), sources=["other"]
+    )
+    assert measures.monthly_detail(none, ["trust_code"]).empty
+
+
+@pytest.mark.spark
+def test_store_aggregation_same_on_spark_and_duckdb():
+    from medlib import engine
+    from medlib.io.datasets import bundled_store, load_dataset
+    from medlib.reference.trusts import successor_map
+
+    store = bundled_store()
+    products = load_dataset("products")
+    by = ["trust_code", "vtm_name", "bnf_section", "high_cost"]
+    results = []
+    for backend in ("duckdb", "pyspark"):
+        con = engine.connect(backend)
+        table = measures.store_usage(
+            con, store.usage_glob(), products, successor_map(), sources=["scmd_lithium"]
+        )
+        results.append(measures.monthly_detail(table, by))
+    duck, spark = results
+    assert len(duck) > 1000
+    pd.testing.assert_frame_equal(duck, spark, check_dtype=False, rtol=1e-9)

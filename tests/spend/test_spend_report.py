@@ -255,3 +255,32 @@ def test_every_section_returns_what_it_shows(rx4_midyear):
 def test_an_unknown_section_lists_the_names(rtd):
     with pytest.raises(InputError, match="no section called 'summary'; choose one of"):
         rtd.section("summary")
+
+
+def test_a_store_built_by_ingest_gives_the_bundled_totals(tmp_path):
+    from medlib.io.datasets import USAGE_FILES
+    from medlib.io.store import ingest
+    from medlib.paths import DATA_DIR
+
+    ingest([DATA_DIR / USAGE_FILES["scmd_lithium"][0]], tmp_path / "store")
+    for trust, system in (("RTD", ()), ("North East", ("RTD", "RR7", "R0B"))):
+        context = resolve_context(
+            trust, "2024-03", data_source="scmd_lithium", system_trusts=system
+        )
+        own = build(context, store=str(tmp_path / "store")).spend_by_financial_year()
+        bundled = build(context).spend_by_financial_year()
+        pd.testing.assert_frame_equal(own, bundled)
+    assert own["cost_gbp"].notna().all() and len(own) == 4 * 5
+
+
+def test_a_stream_the_store_does_not_hold_is_a_clear_error(tmp_path):
+    from medlib.io.datasets import USAGE_FILES
+    from medlib.io.store import ingest
+    from medlib.paths import DATA_DIR
+
+    ingest([DATA_DIR / USAGE_FILES["scmd_lithium"][0]], tmp_path / "store")
+    context = resolve_context("RTD", "2024-03", data_source="scmd_insulin")
+    with pytest.raises(
+        InputError, match=r"has no rows of 'scmd_insulin'; it holds \['scmd_lithium'\]"
+    ):
+        build(context, store=str(tmp_path / "store"))
