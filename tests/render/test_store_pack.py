@@ -1,0 +1,65 @@
+"""A team's own data end to end: published monthly files -> medlib ingest -> a rendered pack."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from render_fixtures import write_parameter_set
+
+from medlib.context import resolve_context
+from medlib.io.datasets import load_dataset
+from medlib.io.store import ingest
+from medlib.render.runner import render_pack
+from medlib.spend.report import build
+
+TRUSTS = ["RTD", "RR7", "RTF", "RXP", "RTR"]
+HEADER = (
+    "YEAR_MONTH,ODS_CODE,VMP_SNOMED_CODE,VMP_PRODUCT_NAME,UNIT_OF_MEASURE_IDENTIFIER,"
+    "UNIT_OF_MEASURE_NAME,TOTAL_QUANITY_IN_VMP_UNIT,INDICATIVE_COST"
+)
+
+
+def _published_months(folder, first="2022-04", last="2024-03"):
+    """The bundled lithium rows of five trusts, written out as published monthly files."""
+    usage = load_dataset("scmd_lithium")
+    usage = usage[usage["trust_code"].isin(TRUSTS)]
+    files = []
+    for month in pd.period_range(first, last, freq="M"):
+        rows = usage[usage["year_month"] == month.to_timestamp()]
+        lines = [HEADER] + [
+            f'{month:%Y%m},{r.trust_code},{r.vmp_code},"{r.vmp_name}",1,{r.unit},'
+            f"{r.quantity!r},{'' if pd.isna(r.cost_gbp) else repr(r.cost_gbp)}"
+            for r in rows.itertuples()
+        ]
+        path = folder / f"scmd_final_{month:%Y%m}.csv"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        files.append(path)
+    return files
+
+
+@pytest.mark.notebook
+def test_a_pack_renders_from_a_store_of_published_monthly_files(tmp_path):
+    results = ingest(_published_months(tmp_path), tmp_path / "packs" / "store")
+    assert all(r.summary.rows_quarantined == 0 for r in results) and len(results) == 24
+    params = write_parameter_set(
+        tmp_path / "packs" / "own.yaml",
+        name="own",
+        trusts=["RTD"],
+        notebooks=["spend_trends"],
+        parameters={"dataset": "scmd"},
+        data={"store": "store"},
+        timeout_seconds=600,
+    )
+    out = tmp_path / "own"
+    result = render_pack(params, output_dir=out, jobs=1, progress=False)
+    assert result.ok, [(r.trust_code, r.notebook, r.error) for r in result.failed]
+    own = pd.read_csv(out / "RTD" / "tables" / "spend_by_financial_year.csv")
+    # The same two financial years from the bundled extract, to the penny.
+    context = resolve_context("RTD", "2024-03", data_source="scmd_lithium")
+    bundled = build(context).spend_by_financial_year()
+    bundled = bundled[bundled["financial_year"].isin(["2022/23", "2023/24"])]
+    assert own["financial_year"].tolist() == ["2022/23", "2023/24"]
+    assert own["cost_gbp"].round(2).tolist() == bundled["cost_gbp"].round(2).tolist()
+    assert own["yoy_change_gbp"].round(2).tolist()[1] == round(
+        bundled["cost_gbp"].iloc[1] - bundled["cost_gbp"].iloc[0], 2
+    )
