@@ -23,6 +23,7 @@ from medlib.errors import InputError
 from medlib.present.wording import format_month
 from medlib.reference.trusts import (
     UnknownTrustError,
+    icb_members,
     normalise_code,
     trust,
     trusts_table,
@@ -32,6 +33,10 @@ from medlib.validation import parse_month
 
 __all__ = [
     "COMPARISON_GROUPS",
+    "NEEDS",
+    "UsageCoverage",
+    "report_unavailable",
+    "usage_coverage",
     "ReportContext",
     "check_period_end",
     "check_trust_code",
@@ -174,15 +179,13 @@ def resolve_context(
             **common,
         )
     code = normalise_code(trust_code)
-    table = trusts_table()
-    current = table[table["successor_code"].isna()]
-    icb_members = current.loc[current["icb_code"] == code, "trust_code"]
-    if len(icb_members) and code not in set(table["trust_code"]):
-        first = trust(icb_members.iloc[0])
+    members = icb_members(code)
+    if members:
+        first = trust(members[0])
         return ReportContext(
             code=code,
-            name=f"{first.icb_name} ({len(icb_members)} trusts)",
-            trust_codes=tuple(sorted(icb_members)),
+            name=f"{first.icb_name} ({len(members)} trusts)",
+            trust_codes=members,
             is_system=True,
             region=first.region,
             icb_code=code,
@@ -201,3 +204,88 @@ def resolve_context(
         icb_name=found.icb_name,
         **common,
     )
+
+
+# --------------------------------------------------------------------------- data coverage
+
+#: What a report notebook may say it needs (notebook metadata ``medlib.needs``).
+NEEDS = ("usage", "patients")
+
+
+def report_unavailable(
+    needs: Sequence[str], trust_code: str, values: Mapping[str, object]
+) -> str | None:
+    """Why a report cannot be made for a trust from the data it would read, or None.
+
+    Checked by the renderer before any kernel starts, so a report that has no data is listed
+    as "not available" with this reason instead of failing.
+
+    Args:
+        needs: What the notebook reads: ``usage`` (its ``dataset`` stream of its ``store``)
+            and/or ``patients`` (its ``patient_data_dir``, or the synthetic sample).
+        trust_code: The trust.
+        values: The parameters the report would be given.
+    """
+    if "usage" in needs:
+        coverage = usage_coverage(str(values.get("store") or ""), str(values.get("dataset", "")))
+        if trust_code not in coverage.trusts:
+            return f"no {coverage.stream} rows for {trust_code} in {coverage.where}"
+    if "patients" in needs and not values.get("patient_data_dir"):
+        from medlib.synthetic.patients import SYNTHETIC_TRUSTS
+
+        if trust_code not in SYNTHETIC_TRUSTS:
+            return (
+                f"no polypharmacy data for {trust_code}: the synthetic patients are of "
+                f"{len(SYNTHETIC_TRUSTS)} other trusts; give patient_data_dir for a real extract"
+            )
+    return None
+
+
+@dataclass(frozen=True)
+class UsageCoverage:
+    """Which trusts and months one stream of a store covers.
+
+    Attributes:
+        stream: The stream (``dataset``).
+        where: How messages name the store.
+        trusts: Trusts with rows, merged trusts counted as their successors.
+        first_month: First month with rows, or None when there are none.
+        last_month: Last month with rows, or None.
+    """
+
+    stream: str
+    where: str
+    trusts: frozenset[str]
+    first_month: pd.Timestamp | None
+    last_month: pd.Timestamp | None
+
+
+_COVERAGE: dict[tuple[str, str], UsageCoverage] = {}
+
+
+def usage_coverage(store: str, stream: str) -> UsageCoverage:
+    """The trusts and months a store's stream covers (empty ``store`` for the bundled one)."""
+    key = (store, stream)
+    if key not in _COVERAGE:
+        import duckdb
+
+        from medlib.io.datasets import bundled_store
+        from medlib.io.store import Store
+        from medlib.reference.trusts import successor_map
+
+        source = Store(store) if store else bundled_store()
+        where = f"the store {source.root}" if store else "the bundled sample"
+        if not source.usage_files():
+            _COVERAGE[key] = UsageCoverage(stream, where, frozenset(), None, None)
+            return _COVERAGE[key]
+        frame = duckdb.execute(
+            "SELECT trust_code, min(year_month) AS first, max(year_month) AS last "
+            "FROM read_parquet(?) WHERE source = ? GROUP BY trust_code",
+            [source.usage_glob(), stream],
+        ).df()
+        successors = successor_map()
+        trusts = frozenset(successors.get(c, c) for c in frame["trust_code"])
+        first = pd.Timestamp(frame["first"].min()) if len(frame) else None
+        last = pd.Timestamp(frame["last"].max()) if len(frame) else None
+        _COVERAGE[key] = UsageCoverage(stream, where, trusts, first, last)
+    return _COVERAGE[key]

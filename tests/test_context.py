@@ -73,3 +73,28 @@ def test_a_bad_period_end_is_refused(value):
 def test_an_unknown_comparison_group_is_refused():
     with pytest.raises(InputError, match="comparison_group must be one of"):
         resolve_context("RTD", "2024-03", comparison_group="planet")
+
+
+def test_reports_the_data_cannot_make_say_why():
+    from medlib.context import report_unavailable
+
+    bundled = {"dataset": "scmd_lithium", "store": ""}
+    # Leeds Community Healthcare (RY6) has no lithium rows in the bundled extract.
+    assert report_unavailable(["usage"], "RY6", bundled) == (
+        "no scmd_lithium rows for RY6 in the bundled sample"
+    )
+    # R0B reports through its predecessors RLN and RE9: their rows count as its own.
+    assert report_unavailable(["usage"], "R0B", bundled) is None
+    assert report_unavailable(["patients"], "RAE", {}) == (
+        "no polypharmacy data for RAE: the synthetic patients are of 13 other trusts; "
+        "give patient_data_dir for a real extract"
+    )
+    assert report_unavailable(["patients"], "RAE", {"patient_data_dir": "extract/"}) is None
+    assert report_unavailable([], "RY6", {}) is None
+
+
+def test_an_icb_code_lists_its_current_trusts():
+    from medlib.reference.trusts import icb_members
+
+    assert icb_members("qwo") == ("RAE", "RCF", "RGD", "RR8", "RWY", "RXF", "RXG", "RY6", "TAD")
+    assert icb_members("RTD") == () and icb_members("ZZZ") == ()

@@ -30,6 +30,7 @@ from medlib.paths import DATA_DIR
 __all__ = [
     "Trust",
     "UnknownTrustError",
+    "icb_members",
     "known_trust_codes",
     "map_to_successor",
     "normalise_code",
@@ -134,6 +135,23 @@ def unknown_trust(code: str, known: Iterable[str]) -> UnknownTrustError:
     return UnknownTrustError(
         f"{code!r} is not a trust in the bundled trusts reference{hint}; expected an ODS trust "
         "code such as 'RTD'"
+    )
+
+
+def icb_members(code: object) -> tuple[str, ...]:
+    """The current trusts of an integrated care board, by its code; empty for any other code.
+
+    Example:
+        >>> icb_members("QHM")[:3]
+        ('R0B', 'RNN', 'RR7')
+    """
+    wanted = normalise_code(code)
+    if wanted in _by_code():
+        return ()
+    return tuple(
+        sorted(
+            t.code for t in _by_code().values() if t.icb_code == wanted and t.successor_code is None
+        )
     )
 
 

@@ -15,13 +15,22 @@ from typing import Any
 from medlib.present.disclosure import POLICY
 from medlib.render.html import notebook_label
 
-__all__ = ["STATE_FAILED", "STATE_OK", "STATE_PENDING", "STATE_STALE", "CellState", "build_index"]
+__all__ = [
+    "STATE_FAILED",
+    "STATE_NOT_AVAILABLE",
+    "STATE_OK",
+    "STATE_PENDING",
+    "STATE_STALE",
+    "CellState",
+    "build_index",
+]
 
 #: Report states shown on the index.
 STATE_OK = "ok"
 STATE_FAILED = "failed"
 STATE_PENDING = "not rendered"
 STATE_STALE = "out of date"
+STATE_NOT_AVAILABLE = "not available"
 
 _CSS = """
 body { font-family: Arial, "Liberation Sans", sans-serif; margin: 0; color: #212b32; }
@@ -35,6 +44,8 @@ th { background: #E8EDEE; }
 .ok { color: #007f3b; }
 .failed { color: #DA291C; font-weight: bold; }
 .pending, .stale { color: #768692; }
+.na { color: #425563; background: #f0f4f5; }
+.note { padding: 8px 12px; background: #f0f4f5; border-left: 6px solid #768692; }
 .reason { display: block; font-size: 0.85em; color: #425563; max-width: 28em; }
 .warning { background: #FFB81C; padding: 10px 14px; font-weight: bold; }
 footer { padding: 16px 24px; font-size: 0.85em; color: #425563; }
@@ -80,6 +91,7 @@ def build_index(
     total = len(trusts) * len(notebooks)
     done = sum(1 for s in states.values() if s.state == STATE_OK)
     failed = sum(1 for s in states.values() if s.state == STATE_FAILED)
+    unavailable = sum(1 for s in states.values() if s.state == STATE_NOT_AVAILABLE)
 
     rows = []
     for trust in trusts:
@@ -96,7 +108,12 @@ def build_index(
         rows.append("<tr>" + "".join(cells) + "</tr>")
 
     warning = ""
-    if done < total:
+    if unavailable:
+        warning = (
+            f'<p class="note">{unavailable} of {total} reports are not available: the data has '
+            "nothing for them (each says why).</p>"
+        )
+    if done + unavailable < total:
         reason = (
             "a render is in progress or was interrupted"
             if run.get("status") == "running"
@@ -105,7 +122,7 @@ def build_index(
         warning = (
             f'<p class="warning">This pack is incomplete: {done} of {total} reports are '
             f"complete ({failed} failed); {esc(reason)}.</p>"
-        )
+        ) + warning
     git = manifest.get("git") or {}
     commit = (git.get("commit") or "not under git")[:12]
     version = str(manifest.get("medlib_version", ""))
@@ -147,7 +164,9 @@ def _cell(state: CellState) -> str:
     if state.state == STATE_OK and state.href:
         pdf = f' &middot; <a href="{esc(state.pdf_href)}">PDF</a>' if state.pdf_href else ""
         return f'<td class="ok"><a href="{esc(state.href)}">Report</a>{pdf}</td>'
-    css = {STATE_FAILED: "failed", STATE_STALE: "stale"}.get(state.state, "pending")
+    css = {STATE_FAILED: "failed", STATE_STALE: "stale", STATE_NOT_AVAILABLE: "na"}.get(
+        state.state, "pending"
+    )
     reason = f'<span class="reason">{esc(state.reason)}</span>' if state.reason else ""
     return f'<td class="{css}">{esc(state.state.capitalize())}{reason}</td>'
 

@@ -26,6 +26,7 @@ from medlib.present.outputs import atomic_write_text
 __all__ = [
     "STATUS_FAILED",
     "STATUS_OK",
+    "STATUS_NOT_AVAILABLE",
     "STATUS_PENDING",
     "bundled_data_files",
     "data_file_record",
@@ -48,6 +49,8 @@ SCHEMA_VERSION = 1
 STATUS_OK = "ok"
 STATUS_FAILED = "failed"
 STATUS_PENDING = "pending"
+#: A report the data cannot make (checked before any kernel); settled, not a failure.
+STATUS_NOT_AVAILABLE = "not available"
 #: File types recorded as data files.
 DATA_SUFFIXES = (".csv", ".parquet", ".json", ".yaml", ".yml", ".tsv", ".xlsx")
 _DATE_COLUMNS = ("year_month", "YEAR_MONTH", "month", "date", "activity_date")
@@ -175,7 +178,16 @@ def files_intact(out_dir: Path, files: Mapping[str, str]) -> bool:
 
 
 def is_complete(out_dir: Path, entry: Mapping[str, Any] | None, inputs_sha256: str) -> bool:
-    """Whether a report entry is complete for the current inputs (see module docstring)."""
+    """Whether a report entry is complete for the current inputs (see module docstring).
+
+    A report that is not available from the data counts as complete: nothing is missing.
+    """
+    if (
+        entry is not None
+        and entry.get("status") == STATUS_NOT_AVAILABLE
+        and entry.get("inputs_sha256") == inputs_sha256
+    ):
+        return True
     return (
         entry is not None
         and entry.get("status") == STATUS_OK

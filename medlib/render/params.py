@@ -24,10 +24,10 @@ from typing import Any
 
 import yaml
 
-from medlib.context import check_period_end, check_trust_code
+from medlib.context import NEEDS, check_period_end, check_trust_code, usage_coverage
 from medlib.errors import MedlibError
 from medlib.paths import DATA_DIR, PARAMETERS_DIR, PROJECT_ROOT
-from medlib.reference.trusts import UnknownTrustError
+from medlib.reference.trusts import UnknownTrustError, icb_members
 
 __all__ = [
     "DEFAULT_TIMEOUT_SECONDS",
@@ -42,6 +42,8 @@ __all__ = [
     "ParameterError",
     "ParameterSet",
     "check_against_notebooks",
+    "check_coverage",
+    "effective_parameters",
     "inspect_report_notebook",
     "load_parameter_set",
     "parameters_digest",
@@ -159,6 +161,7 @@ class NotebookSpec:
     name: str
     path: Path
     parameters: Mapping[str, NotebookParameter]
+    needs: tuple[str, ...] = ()
 
     @property
     def sha256(self) -> str:
@@ -361,9 +364,13 @@ def inspect_report_notebook(path: Path) -> NotebookSpec:
         problems.append(
             f'declares no {TABLES_PARAMETER!r} parameter; expected `tables_dir: str = ""`'
         )
+    needs = nb.metadata.get("medlib", {}).get("needs", [])
+    if not isinstance(needs, list) or any(n not in NEEDS for n in needs):
+        problems.append(f"metadata medlib.needs: expected a list drawn from {list(NEEDS)}")
+        needs = []
     if problems:
         raise ParameterError(source, problems)
-    return NotebookSpec(path.stem, path, params)
+    return NotebookSpec(path.stem, path, params, tuple(needs))
 
 
 def check_against_notebooks(pset: ParameterSet, notebooks_dir: Path) -> dict[str, NotebookSpec]:
@@ -430,6 +437,43 @@ def check_against_notebooks(pset: ParameterSet, notebooks_dir: Path) -> dict[str
     if problems:
         raise ParameterError(source, problems)
     return specs
+
+
+def effective_parameters(spec: NotebookSpec, values: Mapping[str, Any]) -> dict[str, Any]:
+    """What a report's kernel will see: the notebook's literal defaults, then ``values``."""
+    defaults = {
+        name: param.default
+        for name, param in spec.parameters.items()
+        if param.default is not _MISSING
+    }
+    return {**defaults, **values}
+
+
+def check_coverage(pset: ParameterSet, specs: Mapping[str, NotebookSpec]) -> None:
+    """Refuse a ``period_end`` outside the data a notebook of the set reads.
+
+    Raises:
+        ParameterError: ``period_end`` falls outside a stream's months (naming the coverage).
+    """
+    problems = []
+    end = check_period_end(pset.period_end)
+    for nb_name, spec in specs.items():
+        if "usage" not in spec.needs:
+            continue
+        values = effective_parameters(spec, _layered_values(pset, nb_name, spec))
+        stream = str(values.get("dataset", ""))
+        coverage = usage_coverage(pset.store or "", stream)
+        if coverage.first_month is None or coverage.last_month is None:
+            problems.append(f"{nb_name}: {coverage.where} has no {stream!r} rows")
+        elif not coverage.first_month <= end <= coverage.last_month:
+            problems.append(
+                f"period_end: {pset.period_end} is outside the data {nb_name} reads: "
+                f"{stream} in {coverage.where} covers {coverage.first_month:%Y-%m} to "
+                f"{coverage.last_month:%Y-%m}"
+            )
+    if problems:
+        source = _display(pset.source) if pset.source else f"parameter set {pset.name!r}"
+        raise ParameterError(source, sorted(set(problems)))
 
 
 def report_parameters(pset: ParameterSet, spec: NotebookSpec, trust_code: str) -> dict[str, Any]:
@@ -632,6 +676,12 @@ def _check_trusts(
     trusts = _check_str_list(data, "trusts", problems, _TRUST_CODE, "upper-case ODS trust codes")
     if not trusts or len(problems) > before:
         return trusts
+    # An ICB code stands for the ICB's current member trusts (from the trusts reference).
+    expanded: list[str] = []
+    for code in trusts:
+        members = () if known_trusts is not None and code in known_trusts else icb_members(code)
+        expanded.extend(m for m in (members or (code,)) if m not in expanded)
+    trusts = tuple(expanded)
     for i, code in enumerate(trusts):
         # The same check every report makes of its trust (medlib.context).
         try:

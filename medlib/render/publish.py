@@ -30,6 +30,7 @@ from medlib.render.excel import read_table_csv, write_workbook
 from medlib.render.execute import TABLES_FOLDER, ReportOutcome
 from medlib.render.index import (
     STATE_FAILED,
+    STATE_NOT_AVAILABLE,
     STATE_OK,
     STATE_PENDING,
     STATE_STALE,
@@ -38,6 +39,7 @@ from medlib.render.index import (
 )
 from medlib.render.manifest import (
     STATUS_FAILED,
+    STATUS_NOT_AVAILABLE,
     STATUS_OK,
     STATUS_PENDING,
     file_sha256,
@@ -286,6 +288,11 @@ class PackWriter:
                 states[key] = CellState(STATE_PENDING)
             elif entry.get("status") == STATUS_FAILED:
                 states[key] = CellState(STATE_FAILED, reason=entry.get("error"))
+            elif (
+                entry.get("status") == STATUS_NOT_AVAILABLE
+                and entry.get("inputs_sha256") == self.inputs[key]
+            ):
+                states[key] = CellState(STATE_NOT_AVAILABLE, reason=entry.get("error"))
             elif not self.complete(key):
                 reason = (
                     "files missing or changed"
@@ -300,6 +307,12 @@ class PackWriter:
                 pdf = f"{trust}/{notebook}.pdf"
                 states[key] = CellState(STATE_OK, href=html, pdf_href=pdf if pdf in files else None)
         return states
+
+    def not_available(self, key: str, reason: str) -> None:
+        """Record that the data cannot make a report (scheduled first, so old files are gone)."""
+        entry = self.reports[key]
+        entry.update(status=STATUS_NOT_AVAILABLE, error=reason, files={}, tables=[])
+        self.write()
 
     def pack_complete(self) -> bool:
         """Whether every report of the parameter set is complete."""

@@ -25,6 +25,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from medlib.context import report_unavailable
 from medlib.errors import MedlibError
 from medlib.paths import NOTEBOOKS_DIR, REPORTS_DIR
 from medlib.reference.trusts import trust_names
@@ -32,6 +33,7 @@ from medlib.render.execute import ReportOutcome, ReportTask, run_report, worker_
 from medlib.render.html import ReportHeading
 from medlib.render.manifest import (
     STATUS_FAILED,
+    STATUS_NOT_AVAILABLE,
     STATUS_OK,
     bundled_data_files,
     data_file_record,
@@ -45,6 +47,8 @@ from medlib.render.params import (
     ParameterError,
     ParameterSet,
     check_against_notebooks,
+    check_coverage,
+    effective_parameters,
     load_parameter_set,
     report_parameters,
     resolve_parameter_path,
@@ -80,7 +84,8 @@ class ReportResult:
     Attributes:
         trust_code: ODS code.
         notebook: Notebook name.
-        status: ``ok``, ``failed`` or ``skipped`` (already complete; ``--resume``).
+        status: ``ok``, ``failed``, ``not available`` (the data cannot make it; checked before
+            any kernel) or ``skipped`` (already complete; ``--resume``).
         seconds: Wall time in its worker.
         attempts: Kernel runs (2 when a dead kernel was retried).
         error: Why it failed.
@@ -184,6 +189,7 @@ def render_pack(
     pset = _as_parameter_set(parameter_set)
     notebooks_dir = Path(notebooks_dir or NOTEBOOKS_DIR)
     specs = check_against_notebooks(pset, notebooks_dir)
+    check_coverage(pset, specs)
     chosen_trusts, chosen_notebooks = select_reports(pset, trusts, notebooks, limit)
     jobs = _check_jobs(jobs)
     out_dir = Path(output_dir or REPORTS_DIR / pset.name)
@@ -243,6 +249,16 @@ def render_pack(
             "rendering": len(to_render),
         }
         writer.schedule(to_render, parameters, run)
+        unavailable = {}
+        for key in to_render:
+            trust, nb = key.split("/", 1)
+            values = effective_parameters(specs[nb], parameters[key])
+            reason = report_unavailable(specs[nb].needs, trust, values)
+            if reason:
+                unavailable[key] = reason
+                writer.not_available(key, reason)
+                result.reports.append(ReportResult(trust, nb, STATUS_NOT_AVAILABLE, error=reason))
+        to_render = [key for key in to_render if key not in unavailable]
 
         tasks = [
             _task(

@@ -395,3 +395,33 @@ def test_a_folder_that_is_not_a_store_is_refused(tmp_path):
     assert problems(parameters={"store": "x"}) == [
         "parameters.store: name the store at the top level, data: {store: PATH}"
     ]
+
+
+def test_an_icb_code_in_trusts_stands_for_its_member_trusts():
+    pset = parse_parameter_set({**VALID, "trusts": ["QWO", "RR8", "RTD"]})
+    assert pset.trusts == ("RAE", "RCF", "RGD", "RR8", "RWY", "RXF", "RXG", "RY6", "TAD", "RTD")
+
+
+def test_a_period_end_outside_the_data_is_refused_before_any_kernel(tmp_path):
+    from medlib.render.params import check_coverage
+
+    nb = write_notebook(
+        tmp_path / "spend.ipynb",
+        'trust_code: str = "RTD"\nperiod_end: str = "2024-03"\ndataset: str = "scmd_lithium"\n'
+        'tables_dir: str = ""',
+    )
+    notebook = nbformat.read(nb, as_version=4)
+    notebook.metadata["medlib"] = {"needs": ["usage"]}
+    nbformat.write(notebook, nb)
+    pset = parse(
+        notebooks=["spend"], notebook_parameters=None, parameters=None, period_end="2030-01"
+    )
+    specs = check_against_notebooks(pset, tmp_path)
+    assert specs["spend"].needs == ("usage",)
+    with pytest.raises(ParameterError) as caught:
+        check_coverage(pset, specs)
+    assert caught.value.problems == [
+        "period_end: 2030-01 is outside the data spend reads: scmd_lithium in the bundled "
+        "sample covers 2019-04 to 2024-03"
+    ]
+    check_coverage(parse(notebooks=["spend"], notebook_parameters=None, parameters=None), specs)

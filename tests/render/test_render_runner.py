@@ -578,3 +578,29 @@ def test_a_kill_between_moves_leaves_the_report_pending_and_the_next_run_cleans_
     writer.schedule(["RTD/good"], {"RTD/good": {}}, {"status": "running"})
     assert not (out / "RTD" / "tables" / "shared.csv").exists()
     assert not (out / "RTD" / "good.ipynb").exists()
+
+
+def test_a_report_the_data_cannot_make_is_not_available_not_failed(tmp_path):
+    nbs = tmp_path / "notebooks"
+    path = good_notebook(nbs, name="audit")
+    notebook = nbformat.read(path, as_version=4)
+    notebook.metadata["medlib"] = {"needs": ["patients"]}
+    nbformat.write(notebook, path)
+    # RTD has synthetic patients; Leeds Teaching Hospitals (RR8) has none.
+    params = write_parameter_set(tmp_path / "set.yaml", trusts=["RTD", "RR8"], notebooks=["audit"])
+    out = tmp_path / "out"
+    result = render_pack(params, notebooks_dir=nbs, output_dir=out, jobs=1, progress=False)
+    assert result.ok and result.complete
+    by_trust = {r.trust_code: r for r in result.reports}
+    assert by_trust["RTD"].status == "ok"
+    assert by_trust["RR8"].status == "not available"
+    assert by_trust["RR8"].error.startswith("no polypharmacy data for RR8")
+    assert statuses(out) == {"RTD/audit": "ok", "RR8/audit": "not available"}
+    assert not (out / "RR8" / "audit.html").exists()
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert "Not available" in index and "no polypharmacy data for RR8" in index
+    assert "1 of 2 reports are not available" in index and "incomplete" not in index
+    again = render_pack(
+        params, notebooks_dir=nbs, output_dir=out, jobs=1, progress=False, resume=True
+    )
+    assert {r.status for r in again.reports} == {"skipped"}
