@@ -40,6 +40,7 @@ benchmark: $(STAMP)
 	$(BIN)/python benchmarks/read_usage.py
 	$(BIN)/python benchmarks/explorer.py
 	$(BIN)/python benchmarks/render.py --params nenc --serial-trusts 2 --naive-trusts 2
+	$(BIN)/python benchmarks/national_spend.py --months 12
 
 clean:
 	rm -rf $(VENV) reports/*/ .pytest_cache

@@ -626,12 +626,16 @@ def quality_counts(usage: pd.DataFrame, org: str = "trust_code") -> pd.DataFrame
 
 
 def quality_counts_expr(table: Any) -> Any:
-    """:func:`quality_counts` of a :func:`store_usage` expression, in the engine."""
+    """:func:`quality_counts` of a :func:`store_usage` expression, in the engine.
+
+    Also counts ``rows_with_ddd`` (rows whose product has a DDD), so one scan gives both.
+    """
     return table.group_by(["year_month", "trust_code"]).aggregate(
         rows=table.count(),
         rows_without_cost=table.cost_gbp.isnull().cast("int64").sum(),
         rows_negative=(table.quantity < 0).cast("int64").sum(),
         rows_unknown_product=(table.vtm_name == UNKNOWN).cast("int64").sum(),
+        rows_with_ddd=table.ddds.notnull().cast("int64").sum(),
     )
 
 

@@ -280,8 +280,6 @@ def prepared_usage(dataset: str, backend: str = "duckdb", store: str = "") -> Pr
             f"the store {source.root} has no rows of {dataset!r}; it holds "
             f"{sorted(set(store_status(source).months['stream']))}"
         )
-    rows_with_ddd = table.ddds.notnull().cast("int64").sum()
-    ddd = engine.to_pandas(table.aggregate(with_ddd=rows_with_ddd, rows=table.count()))
     quality = measures.rows_frame(measures.quality_counts_expr(table))
     funnel = FUNNEL_MEASURES.get(dataset)
     return PreparedUsage(
@@ -294,7 +292,7 @@ def prepared_usage(dataset: str, backend: str = "duckdb", store: str = "") -> Pr
         data_end=pd.Timestamp(detail["year_month"].max()),
         trusts_with_rows=frozenset(detail["trust_code"]),
         has_cost=bool(detail["cost_gbp"].notna().any()),
-        ddd_coverage=float(ddd["with_ddd"].iloc[0]) / max(int(ddd["rows"].iloc[0]), 1),
+        ddd_coverage=float(quality["rows_with_ddd"].sum()) / max(int(quality["rows"].sum()), 1),
         quality=quality,
         funnel_monthly=None if funnel is None else _funnel_monthly(table, funnel),
     )
