@@ -83,11 +83,15 @@ def normalise_code(value: object) -> str:
 
 
 def normalise_codes(values: pd.Series) -> pd.Series:
-    """:func:`normalise_code` for a column of codes (missing values stay missing)."""
-    return (
-        values.astype("string")
-        .map(normalise_code, na_action="ignore")
-        .astype(values.dtype if values.dtype == object else "string")
+    """:func:`normalise_code` for a column of codes (missing values stay missing).
+
+    A column of millions of rows holds a few hundred distinct codes, so each distinct code is
+    normalised once and the result looked up.
+    """
+    text = values.astype("string")
+    lookup = {code: normalise_code(code) for code in text.dropna().unique()}
+    return text.map(lookup, na_action="ignore").astype(
+        values.dtype if values.dtype == object else "string"
     )
 
 
