@@ -152,6 +152,9 @@ def ingest_command(
         str | None,
         typer.Option(help="Stream the files belong to (default: from each file's name)."),
     ] = None,
+    table: Annotated[
+        str, typer.Option(help="The store's table: usage (SCMD) or hcd_activity.")
+    ] = "usage",
 ) -> None:
     """Validate files and add their months to the store.
 
@@ -159,19 +162,21 @@ def ingest_command(
     release (final > provisional > wip > unclassified); the same file twice changes nothing.
     Exits 1 if any row was quarantined, 2 if any file could not be read at all, else 0.
     """
-    from medlib.io.store import Store, StoreError, ingest
+    from medlib.io.store import TABLES, Store, StoreError, ingest
     from medlib.io.usage import UnusableFileError
     from medlib.paths import STORE_DIR
 
     try:
         target = Store(store or STORE_DIR, create=True)
+        if table not in TABLES:
+            raise StoreError(f"--table must be one of {sorted(TABLES)}, not {table!r}")
     except StoreError as exc:
         err_console.print(f"[bold red]Store[/]: {exc}", highlight=False)
         raise typer.Exit(2) from None
     worst = 0
     for path in files:
         try:
-            [result] = ingest([path], target, stream=stream)
+            [result] = ingest([path], target, table=table, stream=stream)
         except UnusableFileError as exc:
             err_console.print(f"[bold red]Unusable file[/]: {exc}", highlight=False)
             worst = 2

@@ -60,6 +60,8 @@ __all__ = [
     "StoreError",
     "StoreStatus",
     "StreamInfo",
+    "TABLES",
+    "TableSpec",
     "ingest",
     "release_type",
     "store_status",
@@ -89,6 +91,47 @@ USAGE_SCHEMA = pa.schema(
         ("source", pa.string()),
     ]
 )
+
+
+HCD_SCHEMA = pa.schema(
+    [
+        ("patient_id", pa.string()),
+        ("trust_code", pa.string()),
+        ("activity_date", pa.date32()),
+        ("molecule", pa.string()),
+        ("product", pa.string()),
+        ("indication", pa.string()),
+        ("quantity", pa.float64()),
+        ("cost_gbp", pa.float64()),
+        ("source", pa.string()),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """How one table of the store is laid out.
+
+    Attributes:
+        name: The table's folder.
+        schema: Its Parquet schema (codes and pseudonyms as text, dates as dates).
+        month_column: The date column its months come from.
+        sort: Columns each month file is sorted by.
+    """
+
+    name: str
+    schema: pa.Schema
+    month_column: str
+    sort: tuple[str, ...]
+
+
+#: The store's month-partitioned tables.
+TABLES = {
+    "usage": TableSpec("usage", USAGE_SCHEMA, "year_month", ("trust_code", "vmp_code", "source")),
+    "hcd_activity": TableSpec(
+        "hcd_activity", HCD_SCHEMA, "activity_date", ("trust_code", "patient_id", "activity_date")
+    ),
+}
 
 
 class StoreError(MedlibError, ValueError):
@@ -229,50 +272,65 @@ class Store:
 
     # ------------------------------------------------------------------ reading
 
-    def months(self) -> list[str]:
-        """Months with usage rows, ``YYYY-MM``, in order."""
-        return sorted(p.parent.name.split("=", 1)[1] for p in self.usage_files())
+    def months(self, table: str = "usage") -> list[str]:
+        """Months with rows in ``table``, ``YYYY-MM``, in order."""
+        return sorted(p.parent.name.split("=", 1)[1] for p in self.files(table))
+
+    def files(self, table: str = "usage") -> list[Path]:
+        """The month files of ``table``."""
+        folder = self.root / _spec(table).name
+        if not folder.is_dir():
+            return []
+        return sorted(folder.glob(f"month=*/{PARTITION_FILE}"))
 
     def usage_files(self) -> list[Path]:
         """The month files of the ``usage`` table."""
-        if not self.usage_dir.is_dir():
-            return []
-        return sorted(self.usage_dir.glob(f"month=*/{PARTITION_FILE}"))
+        return self.files("usage")
+
+    def glob(self, table: str = "usage") -> str:
+        """The pattern DuckDB or Spark reads ``table`` with."""
+        return str(self.root / _spec(table).name / "*" / "*.parquet")
 
     def usage_glob(self) -> str:
         """The pattern DuckDB or Spark reads the ``usage`` table with."""
-        return str(self.usage_dir / "*" / "*.parquet")
+        return self.glob("usage")
 
-    def partition(self, month: str) -> Path:
-        """The file holding one month's usage rows."""
-        return self.usage_dir / f"month={month}" / PARTITION_FILE
+    def partition(self, month: str, table: str = "usage") -> Path:
+        """The file holding one month's rows of ``table``."""
+        return self.root / _spec(table).name / f"month={month}" / PARTITION_FILE
 
-    def streams(self, month: str) -> dict[str, StreamInfo]:
+    def streams(self, month: str, table: str = "usage") -> dict[str, StreamInfo]:
         """Which file and release each stream's rows of ``month`` came from."""
-        path = self.partition(month)
+        path = self.partition(month, table)
         if not path.exists():
             return {}
         return _streams_of(pq.read_schema(path))
 
-    def read_usage(self, months: Sequence[str] | None = None) -> pd.DataFrame:
-        """The ``usage`` rows as a canonical pandas table (for small stores and tests).
+    def read(self, table: str = "usage", months: Sequence[str] | None = None) -> pd.DataFrame:
+        """A table's rows as a canonical pandas frame (for small stores and tests).
 
-        Reports read the store in the engine instead (see :meth:`usage_glob`).
+        Reports read the store in the engine instead (see :meth:`glob`). ``hcd_activity`` holds
+        pseudonymised patient ids: analysts only, never a lead-facing output.
         """
-        paths = [self.partition(m) for m in months] if months else self.usage_files()
+        spec = _spec(table)
+        paths = [self.partition(m, table) for m in months] if months else self.files(table)
         paths = [p for p in paths if p.exists()]
         if not paths:
-            return _empty_usage()
-        table = pa.concat_tables([pq.read_table(p, schema=USAGE_SCHEMA) for p in paths])
-        frame = table.to_pandas()
-        frame["year_month"] = pd.to_datetime(frame["year_month"]).astype("datetime64[ns]")
+            return _empty(spec)
+        frame = pa.concat_tables([pq.read_table(p, schema=spec.schema) for p in paths]).to_pandas()
+        frame[spec.month_column] = pd.to_datetime(frame[spec.month_column]).astype("datetime64[ns]")
         return frame.reset_index(drop=True)
+
+    def read_usage(self, months: Sequence[str] | None = None) -> pd.DataFrame:
+        """The ``usage`` rows as a canonical pandas table (see :meth:`read`)."""
+        return self.read("usage", months)
 
     def log(self) -> pd.DataFrame:
         """The ingest log, one row per ingest that changed the store, oldest first."""
         rows = list(_log_entries(self.root / LOG_FILE))
         columns = [
             "ingest_id",
+            "table",
             "file",
             "sha256",
             "stream",
@@ -311,11 +369,12 @@ class Store:
             if pending["log"]["ingest_id"] not in set(self.log()["ingest_id"]):
                 _append_log(self.root / LOG_FILE, pending["log"])
             journal.unlink()
-        for stray in self.usage_dir.glob("month=*/.*.tmp") if self.usage_dir.is_dir() else []:
-            stray.unlink()
-        for folder in self.usage_dir.glob("month=*") if self.usage_dir.is_dir() else []:
-            if folder.is_dir() and not any(folder.iterdir()):
-                folder.rmdir()
+        for spec in TABLES.values():
+            for stray in self.root.glob(f"{spec.name}/month=*/.*.tmp"):
+                stray.unlink()
+            for folder in self.root.glob(f"{spec.name}/month=*"):
+                if folder.is_dir() and not any(folder.iterdir()):
+                    folder.rmdir()
 
     def _commit(self, swaps: list[tuple[Path, Path]], entry: dict) -> None:
         journal = self.root / JOURNAL_FILE
@@ -329,9 +388,15 @@ class Store:
         journal.unlink()
 
 
-def _empty_usage() -> pd.DataFrame:
-    frame = USAGE_SCHEMA.empty_table().to_pandas()
-    frame["year_month"] = pd.to_datetime(frame["year_month"]).astype("datetime64[ns]")
+def _spec(table: str) -> TableSpec:
+    if table not in TABLES:
+        raise StoreError(f"the store has no table {table!r}; its tables are {sorted(TABLES)}")
+    return TABLES[table]
+
+
+def _empty(spec: TableSpec) -> pd.DataFrame:
+    frame = spec.schema.empty_table().to_pandas()
+    frame[spec.month_column] = pd.to_datetime(frame[spec.month_column]).astype("datetime64[ns]")
     return frame
 
 
@@ -357,10 +422,10 @@ def _append_log(path: Path, entry: dict) -> None:
         os.fsync(handle.fileno())
 
 
-def _to_arrow(frame: pd.DataFrame, streams: dict[str, StreamInfo]) -> pa.Table:
+def _to_arrow(frame: pd.DataFrame, streams: dict[str, StreamInfo], spec: TableSpec) -> pa.Table:
     out = frame.copy()
-    out["year_month"] = pd.to_datetime(out["year_month"]).dt.date
-    table = pa.Table.from_pandas(out[USAGE_SCHEMA.names], schema=USAGE_SCHEMA, preserve_index=False)
+    out[spec.month_column] = pd.to_datetime(out[spec.month_column]).dt.date
+    table = pa.Table.from_pandas(out[spec.schema.names], schema=spec.schema, preserve_index=False)
     meta = {"streams": {k: asdict(v) for k, v in sorted(streams.items())}, "format": 1}
     return table.replace_schema_metadata({_META_KEY: json.dumps(meta).encode()})
 
@@ -378,15 +443,18 @@ def ingest(
     files: Iterable[str | os.PathLike[str]],
     store: Store | str | os.PathLike[str],
     *,
+    table: str = "usage",
     stream: str | None = None,
     known_trusts: Iterable[str] | None = None,
 ) -> list[IngestResult]:
-    """Read, validate and add usage files to a store (created if it does not exist).
+    """Read, validate and add files to a store (created if it does not exist).
 
     Args:
-        files: SCMD files in any layout :func:`medlib.io.usage.read_usage` reads (published
-            monthly CSV, gzip-compressed CSV, extracts, Parquet).
+        files: For ``usage``, SCMD files in any layout :func:`medlib.io.usage.read_usage`
+            reads (published monthly CSV, gzip-compressed CSV, extracts, Parquet); for
+            ``hcd_activity``, files :func:`medlib.io.hcd_activity.read_hcd_activity` reads.
         store: The store, or its folder.
+        table: ``usage`` (default) or ``hcd_activity``.
         stream: The stream the files belong to; None takes it from each file's name
             (:func:`stream_name`).
         known_trusts: ODS codes to accept; None uses the bundled trust reference.
@@ -398,26 +466,33 @@ def ingest(
         UnusableFileError: A file cannot be read as a usage table at all (nothing of it is
             stored; files before it are).
     """
+    spec = _spec(table)
     store = store if isinstance(store, Store) else Store(store, create=True)
     results = []
     with store._locked():
         store._recover()
         for path in map(Path, files):
-            results.append(_ingest_one(store, path, stream, known_trusts))
+            results.append(_ingest_one(store, spec, path, stream, known_trusts))
     return results
 
 
 def _ingest_one(
-    store: Store, path: Path, stream: str | None, known_trusts: Iterable[str] | None
+    store: Store,
+    spec: TableSpec,
+    path: Path,
+    stream: str | None,
+    known_trusts: Iterable[str] | None,
 ) -> IngestResult:
-    # The validating reader (and pandera with it) loads only when something is ingested, so
-    # reports that only read the store start without it.
+    # The validating readers (and pandera with them) load only when something is ingested,
+    # so reports that only read the store start without them.
+    from medlib.io.hcd_activity import read_hcd_activity
     from medlib.io.usage import read_usage
 
     sha = _sha256(path) if path.is_file() else ""
     release = release_type(path.name)
     name = stream or stream_name(path.name)
-    loaded = read_usage(path, known_trusts)
+    reader = read_usage if spec.name == "usage" else read_hcd_activity
+    loaded = reader(path, known_trusts)
     data = loaded.data
     data["source"] = name
     result = IngestResult(str(path), sha, name, release, loaded.summary)
@@ -431,9 +506,10 @@ def _ingest_one(
     swaps: list[tuple[Path, Path]] = []
     ingested_at = _now()
     try:
-        for month_start, rows in data.groupby("year_month", sort=True):
-            month = f"{pd.Timestamp(month_start):%Y-%m}"
-            streams = store.streams(month)
+        months = pd.to_datetime(data[spec.month_column]).dt.to_period("M")
+        for period, rows in data.groupby(months, sort=True):
+            month = f"{period:%Y-%m}"
+            streams = store.streams(month, spec.name)
             there = streams.get(name)
             if there is not None and there.sha256 == sha:
                 result.months.append(MonthOutcome(month, "unchanged", "this file is already in"))
@@ -448,13 +524,14 @@ def _ingest_one(
                     )
                 )
                 continue
-            target = store.partition(month)
-            others = store.read_usage([month]) if target.exists() else _empty_usage()
+            target = store.partition(month, spec.name)
+            others = store.read(spec.name, [month]) if target.exists() else _empty(spec)
             others = others[others["source"] != name]
             streams[name] = StreamInfo(name, release, path.name, sha, len(rows), ingested_at)
-            merged = pd.concat([others, rows[USAGE_SCHEMA.names]], ignore_index=True)
-            merged = merged.sort_values(["trust_code", "vmp_code", "source"], kind="stable")
-            swaps.append((_write_staged(target.parent, _to_arrow(merged, streams)), target))
+            merged = pd.concat([others, rows[spec.schema.names]], ignore_index=True)
+            merged = merged.sort_values([*spec.sort, "source"], kind="stable")
+            staged = _write_staged(target.parent, _to_arrow(merged, streams, spec))
+            swaps.append((staged, target))
             detail = "" if there is None else f"was the {there.release} release from {there.file}"
             result.months.append(
                 MonthOutcome(month, "added" if there is None else "replaced", detail)
@@ -469,6 +546,7 @@ def _ingest_one(
             "ingest_id": uuid.uuid4().hex,
             "file": path.name,
             "sha256": sha,
+            "table": spec.name,
             "stream": name,
             "release": release,
             "months": [m.month for m in result.months if m.action in ("added", "replaced")],

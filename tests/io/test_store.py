@@ -261,3 +261,46 @@ def test_the_command_line_ingests_and_reports_status(tmp_path, months):
     assert "2024-04 scmd: final (scmd_final_202404.csv); 2 trusts, 2 rows" in status.output
     missing = runner.invoke(app, ["store", "status", "--store", str(tmp_path / "none")])
     assert missing.exit_code == 2
+
+
+HCD_HEADER = "patient_id,trust_code,activity_date,molecule,product,indication,quantity,cost_gbp"
+
+
+def test_hcd_activity_is_a_table_of_the_store_too(tmp_path):
+    extract = tmp_path / "hcd_extract_2024.csv"
+    extract.write_text(
+        HCD_HEADER
+        + "\n"
+        + "p1,RTD,2024-04-03,adalimumab,Amgevita,rheumatoid arthritis,1,150\n"
+        + "p1,RTD,2024-04-17,adalimumab,Amgevita,rheumatoid arthritis,1,150\n"
+        + "p2,RR7,2024-05-09,adalimumab,Humira,psoriasis,2,\n"
+        + "p3,RR7,not a date,adalimumab,Humira,psoriasis,1,10\n",
+        encoding="utf-8",
+    )
+    store = Store(tmp_path / "store", create=True)
+    [result] = ingest([extract], store, table="hcd_activity")
+    assert (result.summary.rows_read, result.summary.rows_quarantined) == (4, 1)
+    assert [(m.month, m.action) for m in result.months] == [
+        ("2024-04", "added"),
+        ("2024-05", "added"),
+    ]
+    assert store.months("hcd_activity") == ["2024-04", "2024-05"] and store.months() == []
+    rows = store.read("hcd_activity")
+    assert rows[["patient_id", "trust_code", "product", "quantity"]].values.tolist() == [
+        ["p1", "RTD", "Amgevita", 1.0],
+        ["p1", "RTD", "Amgevita", 1.0],
+        ["p2", "RR7", "Humira", 2.0],
+    ]
+    assert rows["activity_date"].dt.strftime("%Y-%m-%d").tolist() == [
+        "2024-04-03",
+        "2024-04-17",
+        "2024-05-09",
+    ]
+    assert pd.isna(rows["cost_gbp"].iloc[2]) and set(rows["source"]) == {"hcd_extract_2024"}
+    again = ingest([extract], store, table="hcd_activity")[0]
+    assert not again.changed
+    assert store.log()[["table", "rows_read", "rows_accepted"]].values.tolist() == [
+        ["hcd_activity", 4, 3]
+    ]
+    with pytest.raises(StoreError, match="the store has no table 'patients'"):
+        ingest([extract], store, table="patients")
