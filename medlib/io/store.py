@@ -565,11 +565,12 @@ class StoreStatus:
     """A store's coverage at a glance.
 
     Attributes:
-        months: One row per month and stream: ``month, stream, release, file, trusts, rows,
-            rows_with_cost_pct``.
+        months: One row per table, month and stream: ``table, month, stream, release, file,
+            trusts, rows, rows_with_cost_pct``.
         tables: One row per table: ``table, first_month, last_month, months, rows``.
-        missing: One row per month and stream in which trusts that submitted in other months of
-            the stream did not: ``month, stream, missing_trusts, trust_codes``.
+        missing: One row per table, month and stream in which trusts that have rows in other
+            months of the stream have none: ``table, month, stream, missing_trusts,
+            trust_codes``.
     """
 
     months: pd.DataFrame
@@ -579,26 +580,26 @@ class StoreStatus:
     def lines(self) -> list[str]:
         """Plain-English lines for the command line."""
         if self.months.empty:
-            return ["The store holds no usage rows yet."]
+            return ["The store holds no rows yet."]
         out = []
         for t in self.tables.itertuples():
             out.append(
                 f"{t.table}: {t.first_month} to {t.last_month} "
                 f"({t.months} month{'s' if t.months != 1 else ''}, {t.rows:,} rows)"
             )
-        for m in self.months.itertuples():
-            out.append(
-                f"  {m.month} {m.stream}: {m.release} ({m.file}); {m.trusts} trusts, "
-                f"{m.rows:,} rows, {m.rows_with_cost_pct:.1f}% with a cost"
-            )
-        for g in self.missing.itertuples():
-            shown = ", ".join(g.trust_codes[:10]) + (" ..." if len(g.trust_codes) > 10 else "")
-            out.append(f"  {g.month} {g.stream}: {g.missing_trusts} trusts missing ({shown})")
+            for m in self.months[self.months["table"] == t.table].itertuples():
+                out.append(
+                    f"  {m.month} {m.stream}: {m.release} ({m.file}); {m.trusts} trusts, "
+                    f"{m.rows:,} rows, {m.rows_with_cost_pct:.1f}% with a cost"
+                )
+            for g in self.missing[self.missing["table"] == t.table].itertuples():
+                shown = ", ".join(g.trust_codes[:10]) + (" ..." if len(g.trust_codes) > 10 else "")
+                out.append(f"  {g.month} {g.stream}: {g.missing_trusts} trusts missing ({shown})")
         return out
 
 
 def store_status(store: Store | str | os.PathLike[str]) -> StoreStatus:
-    """Coverage of a store: per month and stream its release, trusts, rows and cost coverage.
+    """Coverage of a store: per table, month and stream its release, trusts, rows and costs.
 
     Raises:
         StoreError: There is no store at the path.
@@ -606,53 +607,53 @@ def store_status(store: Store | str | os.PathLike[str]) -> StoreStatus:
     import duckdb
 
     store = store if isinstance(store, Store) else Store(store)
-    columns = ["month", "stream", "release", "file", "trusts", "rows", "rows_with_cost_pct"]
-    if not store.usage_files():
-        empty = pd.DataFrame(columns=columns)
-        return StoreStatus(
-            empty,
-            pd.DataFrame(columns=["table", "first_month", "last_month", "months", "rows"]),
-            pd.DataFrame(columns=["month", "stream", "missing_trusts", "trust_codes"]),
-        )
+    columns = ["table", "month", "stream", "release", "file", "trusts", "rows"]
+    columns.append("rows_with_cost_pct")
     con = duckdb.connect()
-    counts = con.execute(
-        "SELECT strftime(year_month, '%Y-%m') AS month, source AS stream, "
-        "count(DISTINCT trust_code) AS trusts, count(*) AS rows, "
-        "100.0 * count(cost_gbp) / count(*) AS rows_with_cost_pct "
-        "FROM read_parquet(?) GROUP BY ALL ORDER BY month, stream",
-        [store.usage_glob()],
-    ).df()
-    trusts = con.execute(
-        "SELECT DISTINCT strftime(year_month, '%Y-%m') AS month, source AS stream, trust_code "
-        "FROM read_parquet(?)",
-        [store.usage_glob()],
-    ).df()
-    info = {(m, s): i for m in store.months() for s, i in store.streams(m).items()}
-    counts["release"] = [
-        info[(m, s)].release for m, s in zip(counts.month, counts.stream, strict=True)
-    ]
-    counts["file"] = [info[(m, s)].file for m, s in zip(counts.month, counts.stream, strict=True)]
-    counts["rows"] = counts["rows"].astype("int64")
-    counts["trusts"] = counts["trusts"].astype("int64")
-    missing_rows = []
-    for name, part in trusts.groupby("stream"):
-        everyone = set(part["trust_code"])
-        for month, rows in part.groupby("month"):
-            gone = sorted(everyone - set(rows["trust_code"]))
-            if gone:
-                missing_rows.append((month, name, len(gone), gone))
-    missing = pd.DataFrame(
-        missing_rows, columns=["month", "stream", "missing_trusts", "trust_codes"]
-    ).sort_values(["month", "stream"], ignore_index=True)
-    tables = pd.DataFrame(
-        [
+    counts, missing_rows, tables = [], [], []
+    for spec in TABLES.values():
+        if not store.files(spec.name):
+            continue
+        month = f"strftime({spec.month_column}, '%Y-%m')"
+        part = con.execute(
+            f"SELECT '{spec.name}' AS \"table\", {month} AS month, source AS stream, "
+            "count(DISTINCT trust_code) AS trusts, count(*) AS rows, "
+            "100.0 * count(cost_gbp) / count(*) AS rows_with_cost_pct "
+            "FROM read_parquet(?) GROUP BY ALL ORDER BY month, stream",
+            [store.glob(spec.name)],
+        ).df()
+        info = {
+            (m, s): i
+            for m in store.months(spec.name)
+            for s, i in store.streams(m, spec.name).items()
+        }
+        pairs = list(zip(part["month"], part["stream"], strict=True))
+        part["release"] = [info[k].release for k in pairs]
+        part["file"] = [info[k].file for k in pairs]
+        counts.append(part)
+        present = con.execute(
+            f"SELECT DISTINCT {month} AS month, source AS stream, trust_code FROM read_parquet(?)",
+            [store.glob(spec.name)],
+        ).df()
+        for name, rows in present.groupby("stream"):
+            everyone = set(rows["trust_code"])
+            for m, in_month in rows.groupby("month"):
+                gone = sorted(everyone - set(in_month["trust_code"]))
+                if gone:
+                    missing_rows.append((spec.name, m, name, len(gone), gone))
+        tables.append(
             {
-                "table": "usage",
-                "first_month": counts["month"].min(),
-                "last_month": counts["month"].max(),
-                "months": counts["month"].nunique(),
-                "rows": int(counts["rows"].sum()),
+                "table": spec.name,
+                "first_month": part["month"].min(),
+                "last_month": part["month"].max(),
+                "months": part["month"].nunique(),
+                "rows": int(part["rows"].sum()),
             }
-        ]
-    )
-    return StoreStatus(counts[columns], tables, missing)
+        )
+    months = pd.concat(counts, ignore_index=True) if counts else pd.DataFrame(columns=columns)
+    months = months.astype({"rows": "int64", "trusts": "int64"})
+    missing = pd.DataFrame(
+        missing_rows, columns=["table", "month", "stream", "missing_trusts", "trust_codes"]
+    ).sort_values(["table", "month", "stream"], ignore_index=True)
+    summary = pd.DataFrame(tables, columns=["table", "first_month", "last_month", "months", "rows"])
+    return StoreStatus(months[columns], summary, missing)

@@ -278,7 +278,7 @@ def prepared_usage(dataset: str, backend: str = "duckdb", store: str = "") -> Pr
     if detail.empty:
         raise InputError(
             f"the store {source.root} has no rows of {dataset!r}; it holds "
-            f"{sorted(set(store_status(source).months['stream']))}"
+            f"{_usage_streams(store_status(source).months)}"
         )
     quality = measures.rows_frame(measures.quality_counts_expr(table))
     funnel = FUNNEL_MEASURES.get(dataset)
@@ -296,6 +296,10 @@ def prepared_usage(dataset: str, backend: str = "duckdb", store: str = "") -> Pr
         quality=quality,
         funnel_monthly=None if funnel is None else _funnel_monthly(table, funnel),
     )
+
+
+def _usage_streams(months: pd.DataFrame) -> list[str]:
+    return sorted(set(months.loc[months["table"] == "usage", "stream"]))
 
 
 def _funnel_monthly(table: Any, measure: FunnelMeasure) -> pd.DataFrame:

@@ -230,7 +230,7 @@ def test_status_lists_the_trusts_missing_from_a_month(tmp_path):
     april = published(tmp_path / "scmd_final_202404.csv", "202404", [("RTD", 1, 1), ("RR7", 1, 1)])
     may = published(tmp_path / "scmd_final_202405.csv", "202405", [("RTD", 1, 1)])
     status = store_status(ingest([april, may], tmp_path / "store") and tmp_path / "store")
-    assert status.missing.values.tolist() == [["2024-05", "scmd", 1, ["RR7"]]]
+    assert status.missing.values.tolist() == [["usage", "2024-05", "scmd", 1, ["RR7"]]]
     assert status.tables.values.tolist() == [["usage", "2024-04", "2024-05", 2, 3]]
     assert "  2024-05 scmd: 1 trusts missing (RR7)" in status.lines()
 
@@ -301,6 +301,16 @@ def test_hcd_activity_is_a_table_of_the_store_too(tmp_path):
     assert not again.changed
     assert store.log()[["table", "rows_read", "rows_accepted"]].values.tolist() == [
         ["hcd_activity", 4, 3]
+    ]
+    status = store_status(store)
+    assert status.tables.values.tolist() == [["hcd_activity", "2024-04", "2024-05", 2, 3]]
+    assert status.months[["table", "month", "trusts", "rows"]].values.tolist() == [
+        ["hcd_activity", "2024-04", 1, 2],
+        ["hcd_activity", "2024-05", 1, 1],
+    ]
+    assert status.missing[["month", "trust_codes"]].values.tolist() == [
+        ["2024-04", ["RR7"]],
+        ["2024-05", ["RTD"]],
     ]
     with pytest.raises(StoreError, match="the store has no table 'patients'"):
         ingest([extract], store, table="patients")
