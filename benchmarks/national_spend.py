@@ -32,21 +32,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-HEADER = [
-    "YEAR_MONTH",
-    "ODS_CODE",
-    "VMP_SNOMED_CODE",
-    "VMP_PRODUCT_NAME",
-    "UNIT_OF_MEASURE_IDENTIFIER",
-    "UNIT_OF_MEASURE_NAME",
-    "TOTAL_QUANITY_IN_VMP_UNIT",
-    "INDICATIVE_COST",
-]
-
 
 def generate(folder: Path, months: int, trusts: int, vmps: int, density: float, seed: int) -> int:
     """Write one published-layout CSV per month; return the number of rows written."""
     from medlib.io.datasets import load_dataset
+    from medlib.io.usage import SCMD_PUBLISHED_HEADER
     from medlib.reference.trusts import trusts_table
 
     rng = np.random.default_rng(seed)
@@ -79,7 +69,9 @@ def generate(folder: Path, months: int, trusts: int, vmps: int, density: float, 
                 "INDICATIVE_COST": cost,
             }
         )
-        pacsv.write_csv(frame, folder / f"scmd_final_{month:%Y%m}.csv")
+        pacsv.write_csv(
+            frame.select(SCMD_PUBLISHED_HEADER), folder / f"scmd_final_{month:%Y%m}.csv"
+        )
         rows += len(t_idx)
     return rows
 

@@ -23,17 +23,6 @@ from medlib.io.datasets import load_dataset
 from medlib.io.usage import read_usage
 from medlib.reference.trusts import known_trust_codes
 
-HEADER = [
-    "YEAR_MONTH",
-    "ODS_CODE",
-    "VMP_SNOMED_CODE",
-    "VMP_PRODUCT_NAME",
-    "UNIT_OF_MEASURE_IDENTIFIER",
-    "UNIT_OF_MEASURE_NAME",
-    "TOTAL_QUANITY_IN_VMP_UNIT",
-    "INDICATIVE_COST",
-]
-
 
 def make_file(path: Path, copies: int) -> int:
     base = load_dataset("scmd_lithium")

@@ -48,7 +48,7 @@ EMPTY_NOTEBOOK = {
             "execution_count": None,
             "metadata": {"tags": ["parameters"]},
             "outputs": [],
-            "source": 'trust_code: str = "RTD"\ntables_dir: str = ""',
+            "source": 'trust_code: str = "RTD"\nperiod_end: str = "2024-03"\ntables_dir: str = ""',
         }
     ],
     "metadata": {

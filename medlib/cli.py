@@ -183,7 +183,7 @@ def ingest_command(
             continue
         for line in result.lines():
             console.print(line, highlight=False)
-        if result.summary is not None and result.summary.rows_quarantined:
+        if result.summary.rows_quarantined:
             worst = max(worst, 1)
     console.print(f"Store: {target.root}", highlight=False)
     raise typer.Exit(worst)

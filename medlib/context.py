@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 
 import pandas as pd
 
@@ -26,7 +27,6 @@ from medlib.reference.trusts import (
     icb_members,
     normalise_code,
     trust,
-    trusts_table,
     unknown_trust,
 )
 from medlib.validation import parse_month
@@ -112,8 +112,7 @@ def check_trust_code(code: object, known: Mapping[str, str | None] | None = None
         UnknownTrustError: The code is not a trust, or the trust merged into another (the
             message names the successor to report on instead).
     """
-    if not isinstance(code, str) or not code.strip():
-        raise UnknownTrustError(f"trust_code must be an ODS trust code such as 'RTD', got {code!r}")
+    _require_code(code)
     if known is None:
         successor = trust(code).successor_code
         wanted = normalise_code(code)
@@ -125,6 +124,11 @@ def check_trust_code(code: object, known: Mapping[str, str | None] | None = None
     if successor:
         raise UnknownTrustError(f"{wanted!r} merged into {successor!r}; use {successor!r} instead")
     return wanted
+
+
+def _require_code(code: object) -> None:
+    if not isinstance(code, str) or not code.strip():
+        raise UnknownTrustError(f"trust_code must be an ODS trust code such as 'RTD', got {code!r}")
 
 
 def resolve_context(
@@ -157,17 +161,14 @@ def resolve_context(
         raise InputError(
             f"comparison_group must be one of {list(COMPARISON_GROUPS)}, got {comparison_group!r}"
         )
-    if not isinstance(trust_code, str) or not trust_code.strip():
-        raise UnknownTrustError(
-            f"trust_code must be an ODS trust code such as 'RTD', got {trust_code!r}"
-        )
+    _require_code(trust_code)
     common = {"comparison_group": comparison_group, "period_end": end, "data_source": data_source}
     if system_trusts:
         members = tuple(dict.fromkeys(check_trust_code(c) for c in system_trusts))
         first = trust(members[0])
         label = trust_code.strip()
-        icb_names = dict(zip(trusts_table()["icb_code"], trusts_table()["icb_name"], strict=True))
-        system = icb_names.get(label.upper()) or f"the {label} system"
+        of_icb = icb_members(label)
+        system = trust(of_icb[0]).icb_name if of_icb else f"the {label} system"
         return ReportContext(
             code=label,
             name=f"{system} ({len(members)} trusts)",
@@ -260,32 +261,29 @@ class UsageCoverage:
     last_month: pd.Timestamp | None
 
 
-_COVERAGE: dict[tuple[str, str], UsageCoverage] = {}
-
-
+@cache
 def usage_coverage(store: str, stream: str) -> UsageCoverage:
-    """The trusts and months a store's stream covers (empty ``store`` for the bundled one)."""
-    key = (store, stream)
-    if key not in _COVERAGE:
-        import duckdb
+    """The trusts and months a store's stream covers (empty ``store`` for the bundled one).
 
-        from medlib.io.datasets import bundled_store
-        from medlib.io.store import Store
-        from medlib.reference.trusts import successor_map
+    Read once per process: the renderer asks for every (trust, notebook) of a pack.
+    """
+    import duckdb
 
-        source = Store(store) if store else bundled_store()
-        where = f"the store {source.root}" if store else "the bundled sample"
-        if not source.usage_files():
-            _COVERAGE[key] = UsageCoverage(stream, where, frozenset(), None, None)
-            return _COVERAGE[key]
-        frame = duckdb.execute(
-            "SELECT trust_code, min(year_month) AS first, max(year_month) AS last "
-            "FROM read_parquet(?) WHERE source = ? GROUP BY trust_code",
-            [source.usage_glob(), stream],
-        ).df()
-        successors = successor_map()
-        trusts = frozenset(successors.get(c, c) for c in frame["trust_code"])
-        first = pd.Timestamp(frame["first"].min()) if len(frame) else None
-        last = pd.Timestamp(frame["last"].max()) if len(frame) else None
-        _COVERAGE[key] = UsageCoverage(stream, where, trusts, first, last)
-    return _COVERAGE[key]
+    from medlib.io.datasets import bundled_store
+    from medlib.io.store import Store
+    from medlib.reference.trusts import successor_map
+
+    source = Store(store) if store else bundled_store()
+    where = f"the store {source.root}" if store else "the bundled sample"
+    if not source.usage_files():
+        return UsageCoverage(stream, where, frozenset(), None, None)
+    frame = duckdb.execute(
+        "SELECT trust_code, min(year_month) AS first, max(year_month) AS last "
+        "FROM read_parquet(?) WHERE source = ? GROUP BY trust_code",
+        [source.usage_glob(), stream],
+    ).df()
+    successors = successor_map()
+    trusts = frozenset(successors.get(c, c) for c in frame["trust_code"])
+    first = pd.Timestamp(frame["first"].min()) if len(frame) else None
+    last = pd.Timestamp(frame["last"].max()) if len(frame) else None
+    return UsageCoverage(stream, where, trusts, first, last)

@@ -172,7 +172,7 @@ class IngestResult:
     sha256: str
     stream: str
     release: str
-    summary: LoadSummary | None
+    summary: LoadSummary
     months: list[MonthOutcome] = field(default_factory=list)
     quarantine_file: str | None = None
 
@@ -184,8 +184,7 @@ class IngestResult:
     def lines(self) -> list[str]:
         """Plain-English lines for the command line."""
         out = [f"{self.file}: stream {self.stream!r}, release {self.release}"]
-        if self.summary is not None:
-            out += self.summary.lines()[1:]
+        out += self.summary.lines()[1:]
         if self.quarantine_file:
             out.append(f"  quarantined rows written to {self.quarantine_file}")
         for m in self.months:
@@ -261,7 +260,13 @@ class Store:
                     f"there is no store at {self.root}; create one with "
                     f"'medlib ingest FILE --store {self.root}'"
                 )
-            self.root.mkdir(parents=True)
+            try:
+                self.root.mkdir(parents=True)
+            except OSError as exc:
+                raise StoreError(
+                    f"cannot create a store at {self.root} ({exc.strerror}); give a folder "
+                    "that can be created"
+                ) from None
         self.usage_dir = self.root / "usage"
         if self._writable():
             with self._locked():
@@ -540,7 +545,10 @@ def _ingest_one(
         for staged, _ in swaps:
             staged.unlink(missing_ok=True)
         raise
-    if swaps:
+    # A file whose every row was quarantined changes no month, but is still logged: its rows
+    # are accounted for in the log as well as in the quarantine file.
+    logged = not swaps and sha in set(store.log()["sha256"])
+    if swaps or (not result.months and not logged):
         summary = loaded.summary
         entry = {
             "ingest_id": uuid.uuid4().hex,

@@ -43,6 +43,7 @@ from medlib.reference.trusts import normalise_codes
 
 __all__ = [
     "QUARANTINE_COLUMNS",
+    "SCMD_PUBLISHED_HEADER",
     "LoadResult",
     "LoadSummary",
     "UnusableFileError",
@@ -111,6 +112,17 @@ LAYOUTS: dict[str, dict[str, str]] = {
         "cost_gbp": "indicative_cost",
     },
 }
+#: The published SCMD monthly file's header, in order (``TOTAL_QUANITY`` as spelt there).
+SCMD_PUBLISHED_HEADER = [
+    "YEAR_MONTH",
+    "ODS_CODE",
+    "VMP_SNOMED_CODE",
+    "VMP_PRODUCT_NAME",
+    "UNIT_OF_MEASURE_IDENTIFIER",
+    "UNIT_OF_MEASURE_NAME",
+    "TOTAL_QUANITY_IN_VMP_UNIT",
+    "INDICATIVE_COST",
+]
 OPTIONAL_SOURCE_COLUMNS = {
     "UNIT_OF_MEASURE_NAME",
     "VMP_UDFS_UNIT_OF_MEASURE_NAME",

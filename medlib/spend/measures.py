@@ -249,6 +249,7 @@ def store_usage(
         dtype=object,
     )
     if pairs.empty:
+        # An empty frame has no column types for the engine to join on; "-" is no ODS code.
         pairs = pd.DataFrame({"predecessor_code": ["-"], "successor_code": ["-"]})
     lineage = engine.register(con, "trust_successors", pairs)
     attrs = engine.register(con, "product_attributes", product_attributes(products))

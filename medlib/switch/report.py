@@ -115,10 +115,6 @@ def _money(value: float) -> str:
     return format_gbp(value, "estimate")
 
 
-def _month(value: object) -> str:
-    return format_month_short(value)
-
-
 # --------------------------------------------------------------------------- sentences
 
 
@@ -128,13 +124,13 @@ def new_target_sentence(row: Mapping[str, Any], molecule: str) -> str:
     if row["status"] == "not yet due":
         return (
             f"New patients ({molecule}): the target ({target} started on a best-value "
-            f"product from {_month(row['target_month'])}) is not yet due."
+            f"product from {format_month_short(row['target_month'])}) is not yet due."
         )
     patients = disclose_count(row["patients"])
     if row["status"] == "no patients":
         return (
             f"New patients ({molecule}): no new patients started from "
-            f"{_month(row['target_month'])}, so the {target} target cannot be measured."
+            f"{format_month_short(row['target_month'])}, so the {target} target cannot be measured."
         )
     pct = disclose_percentage(row["on_best_value"], row["patients"])
     if pct == "*":
@@ -174,30 +170,33 @@ def existing_target_sentence(
     if row["status"] == "not yet due":
         text = (
             f"Existing patients ({molecule}): the {target} target falls due at the end of "
-            f"{_month(row['target_month'])}."
+            f"{format_month_short(row['target_month'])}."
         )
         if latest is not None:
             pct = disclose_percentage(latest["existing_best_value"], latest["existing_patients"])
             if pct == "*":
                 text += (
-                    f" At the end of {_month(latest['year_month'])}, the share on a "
+                    f" At the end of {format_month_short(latest['year_month'])}, the share on a "
                     f"best-value product is {SUPPRESSED_SHARE}."
                 )
             else:
                 text += (
-                    f" At the end of {_month(latest['year_month'])}, {format_disclosed_pct(pct)} "
+                    f" At the end of {format_month_short(latest['year_month'])}, "
+                    f"{format_disclosed_pct(pct)} "
                     "of existing patients on treatment were on a best-value product."
                 )
         return text
     if row["status"] == "no patients":
         return (
             f"Existing patients ({molecule}): no existing patients were on treatment at "
-            f"the end of {_month(row['target_month'])}, so the target cannot be measured."
+            f"the end of {format_month_short(row['target_month'])}, so the target cannot be "
+            "measured."
         )
     pct = disclose_percentage(row["on_best_value"], row["patients"])
     patients = format_count(disclose_count(row["patients"]), "existing patients on treatment")
     when = (
-        f"at the end of {_month(row['target_month'])}, {row['target_months']} months after launch"
+        f"at the end of {format_month_short(row['target_month'])}, {row['target_months']} months "
+        "after launch"
     )
     if pct == "*":
         share = f"{when}, {patients}; the share on a best-value product is {SUPPRESSED_SHARE}"
@@ -245,12 +244,13 @@ def forecast_sentence(fvr: pd.DataFrame, molecule: str) -> str:
     got = realised["cumulative_realised_gbp"].iloc[-1]
     year_end = fvr["year_month"].max()
     text = (
-        f"Forecast ({molecule}): by {_month(data_end)} the programme assumptions forecast "
+        f"Forecast ({molecule}): by {format_month_short(data_end)} the programme assumptions "
+        "forecast "
         f"{_money(to_date)}; {_money(got)} was realised."
     )
     if year_end > data_end:
         text += (
-            f" To the financial year end ({_month(year_end)}) the forecast is "
+            f" To the financial year end ({format_month_short(year_end)}) the forecast is "
             f"{_money(fvr['cumulative_forecast_gbp'].iloc[-1])} and, at the recent rate, "
             f"realised savings would reach {_money(fvr['cumulative_realised_gbp'].iloc[-1])}."
         )
@@ -264,14 +264,15 @@ def doac_sentence(series: pd.DataFrame, fit: LogisticFit) -> str:
     half = fit.month_reaching(0.5)
     text = (
         f"DOACs made up {format_pct(first['doac_share'] * 100)} of DOAC and warfarin items in "
-        f"England in {_month(first['year_month'])} and {format_pct(last['doac_share'] * 100)} in "
-        f"{_month(last['year_month'])}. The fitted logistic curve levels off at "
-        f"{fit.ceiling * 100:.0f}% and is steepest around {_month(fit.midpoint_month)}"
+        f"England in {format_month_short(first['year_month'])} and "
+        f"{format_pct(last['doac_share'] * 100)} in "
+        f"{format_month_short(last['year_month'])}. The fitted logistic curve levels off at "
+        f"{fit.ceiling * 100:.0f}% and is steepest around {format_month_short(fit.midpoint_month)}"
     )
     if half is not None and not math.isnan(ten_to_fifty):
         text += (
             f"; it took about {ten_to_fifty:.0f} months to climb from 10% to 50% "
-            f"(reached in {_month(half)})"
+            f"(reached in {format_month_short(half)})"
         )
     text += (
         f". The curve fits every month to within a typical {fit.rmse * 100:.1f} percentage "
@@ -973,7 +974,7 @@ class SwitchReport(Report):
             if len(mine):
                 last = mine.iloc[-1]
                 parts.append(
-                    f"In {_month(last['year_month'])}, "
+                    f"In {format_month_short(last['year_month'])}, "
                     f"{format_pct(last['pct_proxy_best_value'])} of "
                     f"{self.trust_code}'s 40mg {definition.molecule} doses in SCMD were "
                     "best-value-like presentations (real data)."

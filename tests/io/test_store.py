@@ -18,14 +18,11 @@ from typer.testing import CliRunner
 from medlib.cli import app
 from medlib.io.datasets import bundled_store, load_dataset
 from medlib.io.store import Store, StoreError, ingest, store_status
-from medlib.io.usage import UnusableFileError
+from medlib.io.usage import SCMD_PUBLISHED_HEADER, UnusableFileError
 
 LITHIUM = "36040211000001104"  # a dm+d VMP in the bundled products reference
 NAME = "Lithium carbonate 450mg modified-release tablets"
-PUBLISHED = (
-    "YEAR_MONTH,ODS_CODE,VMP_SNOMED_CODE,VMP_PRODUCT_NAME,UNIT_OF_MEASURE_IDENTIFIER,"
-    "UNIT_OF_MEASURE_NAME,TOTAL_QUANITY_IN_VMP_UNIT,INDICATIVE_COST"
-)
+PUBLISHED = ",".join(SCMD_PUBLISHED_HEADER)
 UNIT_DOSE = (
     "YEAR_MONTH,ODS_CODE,VMP_SNOMED_CODE,VMP_PRODUCT_NAME,VMP_UDFS_UNIT_OF_MEASURE_NAME,"
     "VMP_UNIT_DOSE_UNIT_OF_MEASURE_NAME,TOTAL_QUANTITY_IN_VMP_UDFS_UNIT_OF_MEASURE,"
@@ -229,7 +226,8 @@ def test_a_store_that_is_not_there_is_a_clear_error(tmp_path):
 def test_status_lists_the_trusts_missing_from_a_month(tmp_path):
     april = published(tmp_path / "scmd_final_202404.csv", "202404", [("RTD", 1, 1), ("RR7", 1, 1)])
     may = published(tmp_path / "scmd_final_202405.csv", "202405", [("RTD", 1, 1)])
-    status = store_status(ingest([april, may], tmp_path / "store") and tmp_path / "store")
+    ingest([april, may], tmp_path / "store")
+    status = store_status(tmp_path / "store")
     assert status.missing.values.tolist() == [["usage", "2024-05", "scmd", 1, ["RR7"]]]
     assert status.tables.values.tolist() == [["usage", "2024-04", "2024-05", 2, 3]]
     assert "  2024-05 scmd: 1 trusts missing (RR7)" in status.lines()
@@ -314,3 +312,23 @@ def test_hcd_activity_is_a_table_of_the_store_too(tmp_path):
     ]
     with pytest.raises(StoreError, match="the store has no table 'patients'"):
         ingest([extract], store, table="patients")
+
+
+def test_a_store_that_cannot_be_created_is_a_clear_error(tmp_path):
+    (tmp_path / "afile").write_text("x", encoding="utf-8")
+    with pytest.raises(StoreError, match="cannot create a store at .*afile/store"):
+        Store(tmp_path / "afile" / "store", create=True)
+
+
+def test_a_file_whose_every_row_is_quarantined_is_still_logged(tmp_path):
+    bad = published(tmp_path / "scmd_final_202406.csv", "202406", [("ZZZ", 1, 1), ("ZZY", 2, 2)])
+    [result] = ingest([bad], tmp_path / "store")
+    assert (result.summary.rows_accepted, result.summary.rows_quarantined) == (0, 2)
+    assert result.months == [] and not result.changed
+    assert len(pd.read_csv(result.quarantine_file)) == 2
+    log = Store(tmp_path / "store").log()
+    assert log[["file", "months", "rows_read", "rows_quarantined"]].values.tolist() == [
+        ["scmd_final_202406.csv", [], 2, 2]
+    ]
+    ingest([bad], tmp_path / "store")  # the same file again adds nothing, not even a line
+    assert len(Store(tmp_path / "store").log()) == 1

@@ -9,14 +9,12 @@ from render_fixtures import write_parameter_set
 from medlib.context import resolve_context
 from medlib.io.datasets import load_dataset
 from medlib.io.store import ingest
+from medlib.io.usage import SCMD_PUBLISHED_HEADER
 from medlib.render.runner import render_pack
 from medlib.spend.report import build
 
 TRUSTS = ["RTD", "RR7", "RTF", "RXP", "RTR"]
-HEADER = (
-    "YEAR_MONTH,ODS_CODE,VMP_SNOMED_CODE,VMP_PRODUCT_NAME,UNIT_OF_MEASURE_IDENTIFIER,"
-    "UNIT_OF_MEASURE_NAME,TOTAL_QUANITY_IN_VMP_UNIT,INDICATIVE_COST"
-)
+HEADER = ",".join(SCMD_PUBLISHED_HEADER)
 
 
 def _published_months(folder, first="2022-04", last="2024-03"):
@@ -63,3 +61,7 @@ def test_a_pack_renders_from_a_store_of_published_monthly_files(tmp_path):
     assert own["yoy_change_gbp"].round(2).tolist()[1] == round(
         bundled["cost_gbp"].iloc[1] - bundled["cost_gbp"].iloc[0], 2
     )
+    # RTD's lithium spend, checked to the penny against the raw CSV in test_measures.py:
+    # 2022/23 470.63, 2023/24 1,328.44, a change of 857.81.
+    assert own["cost_gbp"].round(2).tolist() == [470.63, 1328.44]
+    assert round(own["yoy_change_gbp"].iloc[1], 2) == 857.81
