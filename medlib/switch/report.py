@@ -1,12 +1,15 @@
 """Everything the ``switch_uptake`` notebook shows: its sections, sentences and tables.
 
-:func:`build` takes a resolved :class:`~medlib.context.ReportContext`, generates the synthetic
-brand-level sample (:mod:`medlib.synthetic.hcd_activity`), cuts it at the context's period end,
-runs it through the ``hcd_activity`` validator, and computes uptake, targets, savings and
-forecasts for every trust in the sample. The :class:`SwitchReport` it returns meets the one
-report contract (:class:`~medlib.present.sections.Report`): each section returns what it
-shows, and :meth:`SwitchReport.tables` are the tables for the report pack. A switch launched
-after the period end is left out, and the data note says so.
+:func:`build` takes a resolved :class:`~medlib.context.ReportContext` and reads the brand-level
+``hcd_activity`` rows of the store up to the context's period end. When the store has rows for
+the trust, the report is made from them (real data), compared with the trusts of the context's
+comparison group that have rows; when it has none, it generates the synthetic sample
+(:mod:`medlib.synthetic.hcd_activity`) instead, cuts it at the period end, runs it through the
+``hcd_activity`` validator, and says so on every page, chart and table. Either way it computes
+uptake, targets, savings and forecasts for every trust compared. The :class:`SwitchReport` it
+returns meets the one report contract (:class:`~medlib.present.sections.Report`): each
+section returns what it shows, and :meth:`SwitchReport.tables` are the tables for the report
+pack. A switch launched after the period end is left out, and the data note says so.
 
 Disclosure: every patient count and every percentage computed from patient counts that leaves
 this module for a lead goes through :mod:`medlib.present.disclosure`. Patient-level tables
@@ -39,6 +42,7 @@ from medlib.present.wording import (
     format_month_short,
     format_pct,
 )
+from medlib.reference.trusts import map_to_successor, trusts_table
 from medlib.reference.trusts import trust_names as reference_trust_names
 from medlib.switch.charts import (
     doac_chart,
@@ -92,10 +96,14 @@ __all__ = [
     "savings_sentence",
     "savings_table",
     "shared_switch_analysis",
+    "store_hcd_activity",
     "validate_parameters",
 ]
 
 SHORT_LABEL = "Synthetic data."
+#: What pages say of a report made from the store's own ``hcd_activity`` rows.
+STORE_LABEL = "Brand-level activity from the data store's hcd_activity table"
+STORE_SHORT_LABEL = "Activity from the data store."
 SUPPRESSED_SHARE = "not shown because fewer than 8 patients are involved"
 COUNTS_NOTE = "Patient counts rounded to the nearest 5; counts of 1 to 7 shown as an asterisk."
 STATUS_WORDS = {
@@ -352,6 +360,78 @@ def _analyse_all_trusts(
         forecast=pd.DataFrame(columns=FORECAST_COLUMNS),
         through=through,
     )
+
+
+@pack_cached
+def store_hcd_activity(store: str, through: pd.Timestamp) -> pd.DataFrame:
+    """The store's ``hcd_activity`` rows up to ``through``, merged trusts under their successor.
+
+    Read in the engine (DuckDB reads the month files; only rows up to ``through`` reach
+    pandas). Patient level: analysts and the switch analyses only, never a lead-facing table.
+
+    Args:
+        store: The store's folder; empty for the bundled sample's store.
+        through: The last day wanted.
+
+    Returns:
+        Canonical ``hcd_activity`` rows with the stream in ``source`` (none when the store has
+        no such table).
+    """
+    import duckdb
+
+    from medlib.io.datasets import bundled_store
+    from medlib.io.store import Store
+
+    source = Store(store) if store else bundled_store()
+    columns = ["patient_id", "trust_code", "activity_date", "molecule", "product", "indication"]
+    if not source.files("hcd_activity"):
+        return pd.DataFrame(columns=[*columns, "quantity", "cost_gbp", "source"])
+    with duckdb.connect() as con:
+        rows = con.execute(
+            f"SELECT {', '.join(columns)}, quantity, cost_gbp, source "
+            "FROM read_parquet(?, hive_partitioning = false) WHERE activity_date <= ? "
+            "ORDER BY trust_code, patient_id, activity_date, source",
+            [source.glob("hcd_activity"), pd.Timestamp(through).date()],
+        ).df()
+    rows["activity_date"] = pd.to_datetime(rows["activity_date"]).astype("datetime64[ns]")
+    return map_to_successor(rows, keep_original=False)
+
+
+def comparison_trusts(context: ReportContext, with_rows: Sequence[str]) -> list[str]:
+    """The trusts a store-based report compares: its comparison group's trusts that have rows.
+
+    The report's own trust comes first. ``national`` compares every trust with rows.
+    """
+    codes = set(with_rows)
+    if context.comparison_group != "national":
+        column = "region" if context.comparison_group == "region" else "icb_code"
+        key = context.region if column == "region" else context.icb_code
+        if key is not None:
+            table = trusts_table()
+            codes &= set(table.loc[table[column] == key, "trust_code"])
+    return [context.code, *sorted(codes - {context.code})]
+
+
+@pack_cached
+def store_switch_analysis(
+    definitions: list[SwitchDefinition], trusts: list[str], store: str, through: pd.Timestamp
+) -> tuple[LoadResult, list[MoleculeResult]]:
+    """Every compared trust's results from the store's rows, shared by each trust's report.
+
+    The store's rows pass through the ``hcd_activity`` validator again (they were validated
+    on ingest), so the report accounts for every row it reads.
+    """
+    rows = store_hcd_activity(store, through)
+    rows = rows[rows["trust_code"].isin(trusts)].drop(columns="source")
+    load = validate_hcd_activity(
+        rows.reset_index(drop=True), source="store hcd_activity", known_trusts=()
+    )
+    activity = load.data
+    results = [
+        _analyse_all_trusts(activity[activity["molecule"] == d.molecule], d, trusts)
+        for d in definitions
+    ]
+    return load, results
 
 
 @pack_cached
@@ -679,10 +759,12 @@ class SwitchReport(Report):
     trust_names: dict[str, str]
     target_profile: str
     seed: int
-    sample: SyntheticHcd
+    sample: SyntheticHcd | None
     load: LoadResult
     results: list[MoleculeResult]
     usage: pd.DataFrame | None = None
+    store: str = ""
+    store_files: list[str] = field(default_factory=list)
     _doac: tuple[pd.DataFrame, LogisticFit] | None = field(default=None, repr=False)
     _proxies: list[tuple[SwitchDefinition, pd.DataFrame]] | None = field(default=None, repr=False)
     left_out: list[SwitchDefinition] = field(default_factory=list)
@@ -705,8 +787,23 @@ class SwitchReport(Report):
 
     @property
     def activity(self) -> pd.DataFrame:
-        """The validated synthetic ``hcd_activity`` rows (patient level: analysts only)."""
+        """The validated ``hcd_activity`` rows (patient level: analysts only)."""
         return self.load.data
+
+    @property
+    def is_synthetic(self) -> bool:
+        """True when the store had no rows for the trust and the synthetic sample was used."""
+        return self.sample is not None
+
+    @property
+    def source_label(self) -> str:
+        """What every chart and table says of its data: synthetic, or the store's rows."""
+        return SYNTHETIC_LABEL if self.is_synthetic else STORE_LABEL
+
+    @property
+    def short_label(self) -> str:
+        """The short form of :attr:`source_label`, for table captions."""
+        return SHORT_LABEL if self.is_synthetic else STORE_SHORT_LABEL
 
     def result(self, molecule: str) -> MoleculeResult:
         """Results for one molecule."""
@@ -721,15 +818,21 @@ class SwitchReport(Report):
     # ----------------------------------------------------------------- text
 
     def data_note(self) -> str:
-        """Markdown describing the data behind the report (synthetic label first)."""
+        """Markdown describing the data behind the report (what is synthetic says so first)."""
+        if not self.is_synthetic:
+            return self._store_note()
         s = self.load.summary
         trusts = ", ".join(self.sample.settings["trusts"])
         behaviours = self.sample.trusts.drop_duplicates("trust_code").set_index("trust_code")[
             "behaviour"
         ]
+        where = "the bundled sample" if not self.store else "the data store"
         lines = [
             f"**{SYNTHETIC_LABEL}.** The patient-level, brand-level activity in this report is "
-            f"generated (seed {self.seed}); it is not real activity at {self.trust_name}.",
+            f"generated (seed {self.seed}); it is not real activity at {self.trust_name}. "
+            f"{where.capitalize()} has no hcd_activity rows for {self.trust_code}, so the "
+            "synthetic sample stands in; ingest the trust's brand-level activity "
+            "(medlib ingest FILE --table hcd_activity) to report on its own data.",
             "",
             f"- Trusts in the sample: {trusts}. Patient volumes are calibrated to each trust's "
             "real SCMD biologics use, 2019-01 to 2021-10, where the molecule is in that extract.",
@@ -739,14 +842,35 @@ class SwitchReport(Report):
             f"- Targets: {self._profile_text()}.",
             f"- Disclosure control: {POLICY}",
         ]
-        lines += [
+        return "\n".join(lines + self._left_out_lines())
+
+    def _store_note(self) -> str:
+        s = self.load.summary
+        compared = list(self.trust_names)
+        files = ", ".join(self.store_files) or "no file named in the ingest log"
+        lines = [
+            f"**{STORE_LABEL}** (real data, not synthetic): every figure on this page comes from "
+            f"the brand-level activity ingested into the store, up to "
+            f"{self.context.period_end_label}.",
+            "",
+            f"- Files: {files}.",
+            f"- Trusts compared ({self.context.comparison_group} comparison group, with rows in "
+            f"the store): {', '.join(compared) or self.trust_code}.",
+            f"- Rows read {s.rows_read:,} = accepted {s.rows_accepted:,} + quarantined "
+            f"{s.rows_quarantined:,}; months {s.first_month} to {s.last_month}.",
+            f"- Targets: {self._profile_text()}.",
+            f"- Disclosure control: {POLICY}",
+        ]
+        return "\n".join(lines + self._left_out_lines())
+
+    def _left_out_lines(self) -> list[str]:
+        return [
             f"- {d.molecule.capitalize()} is left out: its best-value launch "
             f"({d.launch_date.day} {format_month(d.launch_date)}) is after this report's "
             "period end "
             f"({self.context.period_end_label})."
             for d in self.left_out
         ]
-        return "\n".join(lines)
 
     def _behaviour_line(self, behaviour: str) -> str:
         mine = self.sample.trusts[self.sample.trusts["trust_code"] == self.trust_code]
@@ -817,7 +941,7 @@ class SwitchReport(Report):
         if proxy is not None:
             tables["switch_vmp_proxy"] = proxy
         for frame in tables.values():
-            frame.attrs["note"] = SYNTHETIC_LABEL
+            frame.attrs["note"] = self.source_label
         return tables
 
     def _forecast_table(self) -> pd.DataFrame:
@@ -864,7 +988,8 @@ class SwitchReport(Report):
             columns=["launch_date", "target_profile", "new_target", "existing_target"]
         )
         return Section(
-            self.headline_markdown(), _table(_plain_columns(shown), f"{SHORT_LABEL} {COUNTS_NOTE}")
+            self.headline_markdown(),
+            _table(_plain_columns(shown), f"{self.short_label} {COUNTS_NOTE}"),
         )
 
     def molecules_section(self) -> Section:
@@ -894,7 +1019,7 @@ class SwitchReport(Report):
             share = r.quantity_share[r.quantity_share["trust_code"] == self.trust_code]
             parts.append(
                 uptake_chart(
-                    new, ex, share, r.definition, r.profile, label, note=SYNTHETIC_LABEL + "."
+                    new, ex, share, r.definition, r.profile, label, note=self.source_label + "."
                 )
             )
             sav = r.savings[r.savings["trust_code"] == self.trust_code].iloc[0]
@@ -910,17 +1035,17 @@ class SwitchReport(Report):
             )
             if len(r.forecast):
                 parts.append(
-                    savings_chart(r.forecast, r.definition, label, note=SYNTHETIC_LABEL + ".")
+                    savings_chart(r.forecast, r.definition, label, note=self.source_label + ".")
                 )
             parts.append(
-                f"How {self.trust_code} compares with the other trusts in the "
-                "sample (ranked by the share of existing patients on best value "
-                "in the latest month):"
+                f"How {self.trust_code} compares with the other trusts "
+                f"{'in the sample' if self.is_synthetic else 'compared'} (ranked by the share "
+                "of existing patients on best value in the latest month):"
             )
             parts.append(
                 _table(
                     _plain_columns(self.league(r.molecule).drop(columns="molecule")),
-                    f"{SHORT_LABEL} {COUNTS_NOTE}",
+                    f"{self.short_label} {COUNTS_NOTE}",
                 )
             )
         return Section(*parts)
@@ -931,7 +1056,7 @@ class SwitchReport(Report):
             r.molecule: r.time_to_switch[r.time_to_switch["trust_code"] == self.trust_code]
             for r in self.results
         }
-        return Section(time_to_switch_chart(dists, self.trust_name, note=SYNTHETIC_LABEL + "."))
+        return Section(time_to_switch_chart(dists, self.trust_name, note=self.source_label + "."))
 
     def _proxy_results(self) -> list[tuple[SwitchDefinition, pd.DataFrame]]:
         if self._proxies is None:
@@ -1051,8 +1176,14 @@ def build(
     volumes: pd.DataFrame | None = None,
     usage: pd.DataFrame | None = None,
     trust_names: Mapping[str, str] | None = None,
+    store: str = "",
 ) -> SwitchReport:
-    """Generate the synthetic sample to the context's period end and compute every result.
+    """Read the store's activity (or generate the synthetic sample) and compute every result.
+
+    When the store's ``hcd_activity`` table has rows for the trust up to the period end, the
+    report is made from them, compared with the trusts of the context's comparison group that
+    have rows. Otherwise the synthetic sample, generated to the period end, stands in, and
+    every page, chart and table says so.
 
     Args:
         context: The report's trust and period end, from
@@ -1061,11 +1192,14 @@ def build(
             left out (the data note names them).
         target_profile: ``"2025"``, ``"2017"`` or ``"definition"`` (each switch's own).
         seed: Seed for the synthetic sample.
-        trusts: Trusts to compare (default: the sample trusts plus the report's trust).
+        trusts: Trusts to compare (default: from the store, the comparison group's trusts
+            with rows; for the synthetic sample, its trusts plus the report's trust).
         definitions_path: Switch definitions file (default: the project's).
         volumes: Patient volumes instead of the SCMD calibration (for tests).
         usage: SCMD usage for the VMP proxy (default: the bundled biologics extract).
         trust_names: ``{code: name}`` (default: the bundled trust reference).
+        store: The store's folder (built by ``medlib ingest``); empty for the bundled sample's
+            store, which has no ``hcd_activity``.
 
     Raises:
         SwitchReportError: An option is invalid, the context is a system, or no chosen switch
@@ -1093,14 +1227,32 @@ def build(
             f"switches: none of {[d.molecule for d in chosen]} had launched by the period end "
             f"({context.period_end_label}); choose a later period_end or other switches"
         )
-    trust_list = list(dict.fromkeys([*(trusts or DEFAULT_TRUSTS), trust_code]))
+    if not isinstance(store, str):
+        raise SwitchReportError(
+            f"store: expected a folder or '' for the bundled sample, got {store!r}"
+        )
     names = dict(trust_names) if trust_names is not None else reference_trust_names()
     if trust_code not in names:
         raise SwitchReportError(f"trust_code: {trust_code!r} is not among the named trusts")
+    in_store = store_hcd_activity(store, context.census_date)
+    store_files: list[str] = []
+    sample: SyntheticHcd | None
+    if trust_code in set(in_store["trust_code"]):
+        trust_list = list(
+            dict.fromkeys(
+                [trust_code, *(trusts or comparison_trusts(context, in_store["trust_code"]))]
+            )
+        )
+        load, shared = store_switch_analysis(launched, trust_list, store, context.census_date)
+        sample = None
+        store_files = sorted(set(in_store.loc[in_store["trust_code"].isin(trust_list), "source"]))
+        store_files = _store_file_names(store, store_files)
+    else:
+        trust_list = list(dict.fromkeys([*(trusts or DEFAULT_TRUSTS), trust_code]))
+        sample, load, shared = shared_switch_analysis(
+            launched, trust_list, seed, volumes, context.census_date
+        )
     names = {t: names.get(t, t) for t in trust_list}
-    sample, load, shared = shared_switch_analysis(
-        launched, trust_list, seed, volumes, context.census_date
-    )
     # The forecast reads only the trust's own rows; selecting them once, not per molecule,
     # halves its time.
     mine = load.data[load.data["trust_code"] == trust_code]
@@ -1114,5 +1266,19 @@ def build(
         load=load,
         results=results,
         usage=usage,
+        store=store,
+        store_files=store_files,
         left_out=left_out,
     )
+
+
+def _store_file_names(store: str, streams: Sequence[str]) -> list[str]:
+    """The files the ingest log records for these ``hcd_activity`` streams, oldest first."""
+    from medlib.io.datasets import bundled_store
+    from medlib.io.store import Store
+
+    log = (Store(store) if store else bundled_store()).log()
+    if log.empty:
+        return []
+    mine = log[(log["table"] == "hcd_activity") & log["stream"].isin(streams)]
+    return list(dict.fromkeys(mine["file"]))

@@ -35,9 +35,11 @@ def test_committed_notebook_is_thin_and_clean():
         "switches",
         "target_profile",
         "seed",
+        "store",
         "tables_dir",
     }
     assert params["trust_code"] == '"RTD"' and params["tables_dir"] == '""'
+    assert params["store"] == '""'
     for cell in code:
         assert not cell.outputs and cell.execution_count is None
         assert not re.search(r"^\s*(def|class) |sys\.path|\.\./|open\(", cell.source, flags=re.M)
