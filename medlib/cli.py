@@ -145,7 +145,10 @@ STORE_OPTION = typer.Option(
 def ingest_command(
     files: Annotated[
         list[Path],
-        typer.Argument(help="SCMD files: published monthly CSV (also .csv.gz), extracts, Parquet."),
+        typer.Argument(
+            help="SCMD files: published monthly CSV (also .csv.gz), extracts, Parquet; with "
+            "--table patients, folders each holding one patient extract's four tables."
+        ),
     ],
     store: Annotated[Path | None, STORE_OPTION] = None,
     stream: Annotated[
@@ -153,7 +156,8 @@ def ingest_command(
         typer.Option(help="Stream the files belong to (default: from each file's name)."),
     ] = None,
     table: Annotated[
-        str, typer.Option(help="The store's table: usage (SCMD) or hcd_activity.")
+        str,
+        typer.Option(help="The store's table: usage (SCMD), hcd_activity, or patients."),
     ] = "usage",
 ) -> None:
     """Validate files and add their months to the store.
@@ -162,28 +166,37 @@ def ingest_command(
     release (final > provisional > wip > unclassified); the same file twice changes nothing.
     Exits 1 if any row was quarantined, 2 if any file could not be read at all, else 0.
     """
+    from medlib.io.patient_store import LOG_TABLE, ingest_patients
+    from medlib.io.patient_tables import PatientDataError
     from medlib.io.store import TABLES, Store, StoreError, ingest
     from medlib.io.usage import UnusableFileError
     from medlib.paths import STORE_DIR
 
     try:
         target = Store(store or STORE_DIR, create=True)
-        if table not in TABLES:
-            raise StoreError(f"--table must be one of {sorted(TABLES)}, not {table!r}")
+        if table not in [*TABLES, LOG_TABLE]:
+            raise StoreError(
+                f"--table must be one of {sorted([*TABLES, LOG_TABLE])}, not {table!r}"
+            )
     except StoreError as exc:
         err_console.print(f"[bold red]Store[/]: {exc}", highlight=False)
         raise typer.Exit(2) from None
     worst = 0
     for path in files:
         try:
-            [result] = ingest([path], target, table=table, stream=stream)
-        except UnusableFileError as exc:
+            if table == LOG_TABLE:
+                result = ingest_patients(path, target, stream=stream)
+                quarantined = result.rows_quarantined
+            else:
+                [result] = ingest([path], target, table=table, stream=stream)
+                quarantined = result.summary.rows_quarantined
+        except (UnusableFileError, PatientDataError) as exc:
             err_console.print(f"[bold red]Unusable file[/]: {exc}", highlight=False)
             worst = 2
             continue
         for line in result.lines():
             console.print(line, highlight=False)
-        if result.summary.rows_quarantined:
+        if quarantined:
             worst = max(worst, 1)
     console.print(f"Store: {target.root}", highlight=False)
     raise typer.Exit(worst)
@@ -205,6 +218,11 @@ def store_status_command(store: Annotated[Path | None, STORE_OPTION] = None) -> 
         err_console.print(f"[bold red]Store[/]: {exc}", highlight=False)
         raise typer.Exit(2) from None
     for line in status.lines():
+        console.print(line, highlight=False)
+    from medlib.io.patient_store import patient_status_lines
+    from medlib.io.store import Store
+
+    for line in patient_status_lines(Store(store or STORE_DIR)):
         console.print(line, highlight=False)
 
 

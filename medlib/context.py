@@ -34,6 +34,7 @@ from medlib.validation import parse_month
 __all__ = [
     "COMPARISON_GROUPS",
     "NEEDS",
+    "patient_coverage",
     "UsageCoverage",
     "report_unavailable",
     "usage_coverage",
@@ -223,7 +224,8 @@ def report_unavailable(
 
     Args:
         needs: What the notebook reads: ``usage`` (its ``dataset`` stream of its ``store``)
-            and/or ``patients`` (its ``patient_data_dir``, or the synthetic sample).
+            and/or ``patients`` (its ``patient_data_dir``, else its store's patient extracts,
+            else the synthetic sample).
         trust_code: The trust.
         values: The parameters the report would be given.
     """
@@ -232,14 +234,41 @@ def report_unavailable(
         if trust_code not in coverage.trusts:
             return f"no {coverage.stream} rows for {trust_code} in {coverage.where}"
     if "patients" in needs and not values.get("patient_data_dir"):
+        coverage = patient_coverage(str(values.get("store") or ""))
+        if coverage is not None:
+            if trust_code not in coverage[1]:
+                return f"no polypharmacy data for {trust_code}: no patients in {coverage[0]}"
+            return None
         from medlib.synthetic.patients import SYNTHETIC_TRUSTS
 
         if trust_code not in SYNTHETIC_TRUSTS:
             return (
                 f"no polypharmacy data for {trust_code}: the synthetic patients are of "
-                f"{len(SYNTHETIC_TRUSTS)} other trusts; give patient_data_dir for a real extract"
+                f"{len(SYNTHETIC_TRUSTS)} other trusts; ingest a patient extract into the "
+                "store (medlib ingest FOLDER --table patients) or give patient_data_dir"
             )
     return None
+
+
+@cache
+def patient_coverage(store: str) -> tuple[str, frozenset[str]] | None:
+    """How messages name the store's patient extracts, and the trusts they cover.
+
+    Trusts are their successor codes. None when the store holds no patient extract (the
+    synthetic patients stand in). Read once per process.
+    """
+    from medlib.io.datasets import bundled_store
+    from medlib.io.patient_store import patient_streams, patient_trusts
+    from medlib.io.store import Store
+    from medlib.reference.trusts import successor_map
+
+    source = Store(store) if store else bundled_store()
+    streams = patient_streams(source)
+    if not streams:
+        return None
+    successors = successor_map()
+    trusts = frozenset(successors.get(c, c) for c in patient_trusts(source))
+    return f"the store's patient extracts ({', '.join(streams)})", trusts
 
 
 @dataclass(frozen=True)

@@ -86,8 +86,9 @@ def test_reports_the_data_cannot_make_say_why():
     # R0B reports through its predecessors RLN and RE9: their rows count as its own.
     assert report_unavailable(["usage"], "R0B", bundled) is None
     assert report_unavailable(["patients"], "RAE", {}) == (
-        "no polypharmacy data for RAE: the synthetic patients are of 13 other trusts; "
-        "give patient_data_dir for a real extract"
+        "no polypharmacy data for RAE: the synthetic patients are of 13 other trusts; ingest a "
+        "patient extract into the store (medlib ingest FOLDER --table patients) or give "
+        "patient_data_dir"
     )
     assert report_unavailable(["patients"], "RAE", {"patient_data_dir": "extract/"}) is None
     assert report_unavailable([], "RY6", {}) is None

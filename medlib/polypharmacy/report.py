@@ -160,17 +160,24 @@ def load_audit(
     max_age: int = 120,
     seed: int = 2025,
     patient_data_dir: str = "",
+    store: str = "",
 ) -> PolyAudit:
     """Load (or generate) the patient tables and compute every flag once.
+
+    The patient tables come from ``patient_data_dir`` when it is given; else from the store's
+    patient extracts (``medlib ingest FOLDER --table patients``) when it holds any; else the
+    synthetic patients stand in, and every output says so.
 
     Args:
         context: The report's trust and period end (a single trust).
         census_date: Census date ``YYYY-MM-DD``; empty for the last day of the period end.
         min_age: Youngest age included.
         max_age: Oldest age included.
-        seed: Seed of the synthetic data (used when ``patient_data_dir`` is empty).
+        seed: Seed of the synthetic data (used when there is no real extract).
         patient_data_dir: Folder holding ``patients.csv``, ``medications.csv``,
-            ``conditions.csv`` and ``tests.csv``; empty uses synthetic patients.
+            ``conditions.csv`` and ``tests.csv``; empty reads the store.
+        store: The data store's folder; empty for the bundled sample's store (which holds
+            no patient extract).
 
     Raises:
         InputError: A parameter is invalid, the context is a system, or the trust has no
@@ -185,7 +192,10 @@ def load_audit(
         )
     folder = patient_data_dir
     ages = int(min_age), int(max_age)
-    flags = shared_flags(census, *ages, int(seed), folder, _fingerprint(folder))
+    if not folder and _store_extracts(store):
+        flags = store_flags(census, *ages, store, _store_extracts(store))
+    else:
+        flags = shared_flags(census, *ages, int(seed), folder, _fingerprint(folder))
     return _audit(flags, context.code, census, min_age, max_age, context.name)
 
 
@@ -225,6 +235,40 @@ def shared_flags(
         tables = generate_patients(seed=seed, census_date=census).tables
         source, synthetic = f"synthetic patients (seed {seed})", True
     return _flags(tables, census, min_age, max_age, source, synthetic)
+
+
+def _store_extracts(store: str) -> tuple[tuple[str, str], ...]:
+    """Each patient extract of the store with the digest of its files (empty for none)."""
+    from medlib.io.datasets import bundled_store
+    from medlib.io.patient_store import patient_extracts
+    from medlib.io.store import Store
+
+    return patient_extracts(Store(store) if store else bundled_store())
+
+
+@pack_cached
+def store_flags(
+    census: pd.Timestamp,
+    min_age: int,
+    max_age: int,
+    store: str,
+    extracts: tuple[tuple[str, str], ...],
+) -> SharedFlags:
+    """The store's patient extracts and every patient's flags, computed once per pack render.
+
+    ``extracts`` (stream and digest of each) changes when an extract is replaced, so a cached
+    result is never reused for new data.
+    """
+    from medlib.io.datasets import bundled_store
+    from medlib.io.patient_store import read_patient_store
+    from medlib.io.store import Store
+
+    source = Store(store) if store else bundled_store()
+    tables = read_patient_store(source, [name for name, _ in extracts])
+    names = ", ".join(name for name, _ in extracts)
+    return _flags(
+        tables, census, min_age, max_age, f"patient extract in the store ({names})", False
+    )
 
 
 def _fingerprint(folder: str) -> tuple:
@@ -829,7 +873,7 @@ def build(context: ReportContext, **options: object) -> AuditReport:
 
     Args:
         context: From :func:`medlib.context.resolve_context`.
-        **options: ``census_date``, ``min_age``, ``max_age``, ``seed``, ``patient_data_dir``
-            (see :func:`load_audit`).
+        **options: ``census_date``, ``min_age``, ``max_age``, ``seed``, ``patient_data_dir``,
+            ``store`` (see :func:`load_audit`).
     """
     return AuditReport(context, load_audit(context, **options))

@@ -44,6 +44,7 @@ def test_committed_notebook_is_thin_and_clean():
         "max_age": "120",
         "seed": "2025",
         "patient_data_dir": '""',
+        "store": '""',
         "tables_dir": '""',
     }
     for cell in code:
