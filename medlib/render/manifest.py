@@ -35,6 +35,7 @@ __all__ = [
     "file_sha256",
     "files_intact",
     "git_commit",
+    "store_record",
     "is_complete",
     "load_manifest",
     "new_manifest",
@@ -86,6 +87,23 @@ def bundled_data_files(folders: Iterable[Path] = (DATA_DIR, REFERENCE_DIR)) -> l
                 if p.is_file() and p.suffix.lower() in DATA_SUFFIXES and not p.name.startswith(".")
             ]
     return sorted(files)
+
+
+def store_record(store: Path) -> dict[str, Any]:
+    """The data store a pack reads, as a data record: its ingest log's hash and size.
+
+    The log gains a line at every ingest that changes the store, so the hash changes with
+    the store's content.
+    """
+    log = Path(store) / "ingest_log.jsonl"
+    exists = log.is_file()
+    return {
+        "path": f"store {display_path(Path(store))}",
+        "sha256": file_sha256(log) if exists else "",
+        "bytes": log.stat().st_size if exists else 0,
+        "rows": len(log.read_text(encoding="utf-8").splitlines()) if exists else 0,
+        "date_range": None,
+    }
 
 
 def data_file_record(path: Path) -> dict[str, Any]:

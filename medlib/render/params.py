@@ -740,9 +740,9 @@ def _check_store(data: Mapping[str, Any], problems: list[str], path: Path | None
     if not folder.is_absolute():
         folder = (path.parent if path is not None else Path.cwd()) / folder
     folder = folder.resolve()
-    if not (folder / "usage").is_dir():
+    if not (folder / "ingest_log.jsonl").is_file() and not (folder / "usage").is_dir():
         problems.append(
-            f"data.store: {store!r} is not a store (no usage folder in {_display(folder)}); "
+            f"data.store: {store!r} is not a store (no ingest log in {_display(folder)}); "
             "build one with 'medlib ingest FILE --store PATH'"
         )
         return None

@@ -42,6 +42,7 @@ from medlib.render.manifest import (
     new_manifest,
     now_iso,
     report_key,
+    store_record,
 )
 from medlib.render.params import (
     ParameterError,
@@ -207,6 +208,10 @@ def render_pack(
 
     trust_names = _trust_names(pset.trusts)
     data_records = [data_file_record(p) for p in bundled_data_files()]
+    if pset.store:
+        # The ingest log gains a line at every ingest that changes the store, so its hash
+        # stands for the store's content: --resume re-renders what a new month may change.
+        data_records.append(store_record(Path(pset.store)))
     data_sha = data_files_digest(data_records)
     parameters = {
         report_key(t, nb): report_parameters(pset, specs[nb], t)

@@ -388,7 +388,7 @@ def test_a_store_is_named_relative_to_the_parameter_file_and_reaches_declaring_n
 def test_a_folder_that_is_not_a_store_is_refused(tmp_path):
     (tmp_path / "empty").mkdir()
     assert problems(data={"store": str(tmp_path / "empty")}) == [
-        f"data.store: {str(tmp_path / 'empty')!r} is not a store (no usage folder in "
+        f"data.store: {str(tmp_path / 'empty')!r} is not a store (no ingest log in "
         f"{tmp_path / 'empty'}); build one with 'medlib ingest FILE --store PATH'"
     ]
     assert problems(data={"stores": "x"})[0].startswith("data: expected a mapping with one key")

@@ -65,3 +65,50 @@ def test_a_pack_renders_from_a_store_of_published_monthly_files(tmp_path):
     # 2022/23 470.63, 2023/24 1,328.44, a change of 857.81.
     assert own["cost_gbp"].round(2).tolist() == [470.63, 1328.44]
     assert round(own["yoy_change_gbp"].iloc[1], 2) == 857.81
+
+
+@pytest.mark.notebook
+def test_switch_report_renders_from_the_stores_activity_and_resume_follows_the_store(tmp_path):
+    from medlib.switch.definitions import load_switch_definitions, select_switches
+    from medlib.synthetic.hcd_activity import generate_hcd_activity
+
+    store = tmp_path / "packs" / "store"
+    ingest(_published_months(tmp_path, "2023-04", "2024-02"), store)
+    # A team's brand-level extract: generated rows written out as a file, then ingested
+    # like any other; the report must read them from the store, not make its own sample.
+    [adalimumab] = select_switches(load_switch_definitions(), ["adalimumab"], "2025")
+    volumes = pd.DataFrame(
+        [("RTD", "adalimumab", 40), ("RR7", "adalimumab", 30)],
+        columns=["trust_code", "molecule", "patients"],
+    )
+    rows = generate_hcd_activity([adalimumab], ["RTD", "RR7"], 7, volumes=volumes).activity
+    rows = rows[rows["activity_date"] <= "2024-03-31"].assign(
+        activity_date=lambda f: f["activity_date"].dt.strftime("%Y-%m-%d")
+    )
+    extract = tmp_path / "hcd_extract.csv"
+    rows.to_csv(extract, index=False)
+    [loaded] = ingest([extract], store, table="hcd_activity")
+    assert loaded.summary.rows_quarantined == 0
+    params = write_parameter_set(
+        tmp_path / "packs" / "own.yaml",
+        name="own",
+        trusts=["RTD"],
+        notebooks=["switch_uptake"],
+        period_end="2024-02",
+        parameters={"switches": ["adalimumab"]},
+        data={"store": "store"},
+        timeout_seconds=600,
+    )
+    out = tmp_path / "own"
+    result = render_pack(params, output_dir=out, jobs=1, progress=False)
+    assert result.ok, [(r.trust_code, r.notebook, r.error) for r in result.failed]
+    page = (out / "RTD" / "switch_uptake.html").read_text(encoding="utf-8")
+    assert "from the data store" in page and "Trusts compared" in page
+    league = pd.read_csv(out / "RTD" / "tables" / "switch_league.csv")
+    assert sorted(league["trust_code"]) == ["RR7", "RTD"]
+    # Nothing changed: --resume skips the report. A new month in the store: it is re-rendered.
+    again = render_pack(params, output_dir=out, jobs=1, progress=False, resume=True)
+    assert [r.status for r in again.reports] == ["skipped"]
+    ingest(_published_months(tmp_path, "2024-03", "2024-03"), store)
+    after = render_pack(params, output_dir=out, jobs=1, progress=False, resume=True)
+    assert [r.status for r in after.reports] == ["ok"]
