@@ -1,3 +1,12 @@
 """Reading and validating source files into the canonical tables, the store, the bundled data."""
 
-__all__ = ["datasets", "hcd_activity", "patient_tables", "patients", "schemas", "store", "usage"]
+__all__ = [
+    "datasets",
+    "hcd_activity",
+    "patient_store",
+    "patient_tables",
+    "patients",
+    "schemas",
+    "store",
+    "usage",
+]

@@ -1,3 +1,3 @@
-"""Secondary-care medicines spend: measures, movers, high-cost split, outliers, the report."""
+"""Secondary-care medicines spend: measures, movers, high-cost, outliers, efficiencies, report."""
 
-__all__ = ["high_cost", "measures", "movers", "outliers", "report"]
+__all__ = ["efficiency", "high_cost", "measures", "movers", "outliers", "report"]
