@@ -145,7 +145,7 @@ def main() -> None:
             "shared spend preparation (medlib)": measured(
                 f"""
                 from medlib.spend.report import prepared_usage
-                prepared_usage("scmd", "duckdb", {str(store)!r})
+                prepared_usage("duckdb", {str(store)!r})
                 """
             ),
             "same aggregation (plain DuckDB SQL)": measured(
@@ -183,10 +183,10 @@ def main() -> None:
                 os.environ["MEDLIB_PACK_CACHE"] = {str(root / "cache")!r}
                 from medlib.context import resolve_context
                 from medlib.spend.report import build, prepared_usage
-                prepared_usage("scmd", "duckdb", {str(store)!r})
+                prepared_usage("duckdb", {str(store)!r})
                 _start = time.perf_counter()
                 report = build(
-                    resolve_context("RTD", "{last:%Y-%m}", data_source="scmd"),
+                    resolve_context("RTD", "{last:%Y-%m}"),
                     store={str(store)!r},
                 )
                 report.tables()

@@ -223,16 +223,16 @@ def report_unavailable(
     as "not available" with this reason instead of failing.
 
     Args:
-        needs: What the notebook reads: ``usage`` (its ``dataset`` stream of its ``store``)
+        needs: What the notebook reads: ``usage`` (the usage table of its ``store``)
             and/or ``patients`` (its ``patient_data_dir``, else its store's patient extracts,
             else the synthetic sample).
         trust_code: The trust.
         values: The parameters the report would be given.
     """
     if "usage" in needs:
-        coverage = usage_coverage(str(values.get("store") or ""), str(values.get("dataset", "")))
+        coverage = usage_coverage(str(values.get("store") or ""))
         if trust_code not in coverage.trusts:
-            return f"no {coverage.stream} rows for {trust_code} in {coverage.where}"
+            return f"no usage rows for {trust_code} in {coverage.where}"
     if "patients" in needs and not values.get("patient_data_dir"):
         coverage = patient_coverage(str(values.get("store") or ""))
         if coverage is not None:
@@ -273,17 +273,15 @@ def patient_coverage(store: str) -> tuple[str, frozenset[str]] | None:
 
 @dataclass(frozen=True)
 class UsageCoverage:
-    """Which trusts and months one stream of a store covers.
+    """Which trusts and months a store's usage table covers.
 
     Attributes:
-        stream: The stream (``dataset``).
         where: How messages name the store.
         trusts: Trusts with rows, merged trusts counted as their successors.
         first_month: First month with rows, or None when there are none.
         last_month: Last month with rows, or None.
     """
 
-    stream: str
     where: str
     trusts: frozenset[str]
     first_month: pd.Timestamp | None
@@ -291,8 +289,8 @@ class UsageCoverage:
 
 
 @cache
-def usage_coverage(store: str, stream: str) -> UsageCoverage:
-    """The trusts and months a store's stream covers (empty ``store`` for the bundled one).
+def usage_coverage(store: str) -> UsageCoverage:
+    """The trusts and months a store's usage covers (empty ``store`` for the bundled one).
 
     Read once per process: the renderer asks for every (trust, notebook) of a pack.
     """
@@ -305,14 +303,14 @@ def usage_coverage(store: str, stream: str) -> UsageCoverage:
     source = Store(store) if store else bundled_store()
     where = f"the store {source.root}" if store else "the bundled sample"
     if not source.usage_files():
-        return UsageCoverage(stream, where, frozenset(), None, None)
+        return UsageCoverage(where, frozenset(), None, None)
     frame = duckdb.execute(
         "SELECT trust_code, min(year_month) AS first, max(year_month) AS last "
-        "FROM read_parquet(?) WHERE source = ? GROUP BY trust_code",
-        [source.usage_glob(), stream],
+        "FROM read_parquet(?) GROUP BY trust_code",
+        [source.usage_glob()],
     ).df()
     successors = successor_map()
     trusts = frozenset(successors.get(c, c) for c in frame["trust_code"])
     first = pd.Timestamp(frame["first"].min()) if len(frame) else None
     last = pd.Timestamp(frame["last"].max()) if len(frame) else None
-    return UsageCoverage(stream, where, trusts, first, last)
+    return UsageCoverage(where, trusts, first, last)

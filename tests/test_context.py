@@ -78,10 +78,10 @@ def test_an_unknown_comparison_group_is_refused():
 def test_reports_the_data_cannot_make_say_why():
     from medlib.context import report_unavailable
 
-    bundled = {"dataset": "scmd_lithium", "store": ""}
+    bundled = {"store": ""}
     # Leeds Community Healthcare (RY6) has no lithium rows in the bundled extract.
     assert report_unavailable(["usage"], "RY6", bundled) == (
-        "no scmd_lithium rows for RY6 in the bundled sample"
+        "no usage rows for RY6 in the bundled sample"
     )
     # R0B reports through its predecessors RLN and RE9: their rows count as its own.
     assert report_unavailable(["usage"], "R0B", bundled) is None

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from medlib.io.store import Store
 
 __all__ = [
+    "BUNDLED_STORE_EXTRACTS",
     "USAGE_FILES",
     "bundled_store",
     "bundled_store_dir",
@@ -55,6 +56,11 @@ USAGE_FILES = {
         "Antibacterials, 2019-01 to 2020-11, quantity only",
     ),
 }
+#: The bundled extracts the bundled store's ``usage`` table is built from: the lithium extract,
+#: the one with costs over five years, so the sample pack's spend report is about lithium. The
+#: other extracts serve the analyses that read them directly (the switch report's SCMD proxy,
+#: the explorer).
+BUNDLED_STORE_EXTRACTS = ("scmd_lithium",)
 OTHER_DATASETS = {
     "usage": "All bundled SCMD extracts in the canonical usage table, tagged by source",
     "trusts": "NHS trusts with region, ICB and successor (merged trusts)",
@@ -185,7 +191,7 @@ def bundled_store_dir() -> Path:
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "medlib"
     )
     digest = hashlib.sha256(f"store-format-1 {__version__}".encode())
-    for name in sorted(USAGE_FILES):
+    for name in BUNDLED_STORE_EXTRACTS:
         path = DATA_DIR / USAGE_FILES[name][0]
         stat = path.stat()
         digest.update(f"{name} {stat.st_size} {stat.st_mtime_ns}".encode())
@@ -195,8 +201,8 @@ def bundled_store_dir() -> Path:
 def bundled_store() -> Store:
     """The bundled sample as a store, built from ``medlib/data`` on first use.
 
-    Each bundled extract is its own stream (``scmd_lithium``, ``scmd_biologics``,
-    ``scmd_antibacterials``), ingested through the same validating reader as any file. The
+    Its ``usage`` table is the extracts of :data:`BUNDLED_STORE_EXTRACTS` (the lithium
+    extract, stream ``scmd_lithium``), ingested through the same validating reader as any file. The
     store is built aside and moved into place in one rename, so concurrent first uses (two
     report kernels) never see half a store.
     """
@@ -206,7 +212,7 @@ def bundled_store() -> Store:
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
         building = target.parent / f".{target.name}.{uuid.uuid4().hex}.building"
-        for name in sorted(USAGE_FILES):
+        for name in BUNDLED_STORE_EXTRACTS:
             ingest([DATA_DIR / USAGE_FILES[name][0]], building, stream=name)
         try:
             os.rename(building, target)

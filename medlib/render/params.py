@@ -453,22 +453,20 @@ def check_coverage(pset: ParameterSet, specs: Mapping[str, NotebookSpec]) -> Non
     """Refuse a ``period_end`` outside the data a notebook of the set reads.
 
     Raises:
-        ParameterError: ``period_end`` falls outside a stream's months (naming the coverage).
+        ParameterError: ``period_end`` falls outside the store's months (naming the coverage).
     """
     problems = []
     end = check_period_end(pset.period_end)
     for nb_name, spec in specs.items():
         if "usage" not in spec.needs:
             continue
-        values = effective_parameters(spec, _layered_values(pset, nb_name, spec))
-        stream = str(values.get("dataset", ""))
-        coverage = usage_coverage(pset.store or "", stream)
+        coverage = usage_coverage(pset.store or "")
         if coverage.first_month is None or coverage.last_month is None:
-            problems.append(f"{nb_name}: {coverage.where} has no {stream!r} rows")
+            problems.append(f"{nb_name}: {coverage.where} has no usage rows")
         elif not coverage.first_month <= end <= coverage.last_month:
             problems.append(
                 f"period_end: {pset.period_end} is outside the data {nb_name} reads: "
-                f"{stream} in {coverage.where} covers {coverage.first_month:%Y-%m} to "
+                f"{coverage.where} covers {coverage.first_month:%Y-%m} to "
                 f"{coverage.last_month:%Y-%m}"
             )
     if problems:

@@ -24,7 +24,7 @@ from matplotlib.figure import Figure
 
 from medlib.context import ReportContext
 from medlib.errors import InputError
-from medlib.io.datasets import USAGE_FILES, bundled_store, load_dataset
+from medlib.io.datasets import bundled_store, load_dataset
 from medlib.pack_cache import pack_cached
 from medlib.present import charts
 from medlib.present.sections import Report, Section, Table
@@ -42,9 +42,15 @@ __all__ = [
     "change_sentence",
     "forecast_sentence",
     "format_amount",
+    "prepared_usage",
+    "scope_label",
     "spc_sentence",
     "table_view",
 ]
+
+#: Products from which a store counts as full SCMD ("all medicines"): a national month holds
+#: about 6,000 VMPs, a single-topic extract tens.
+ALL_MEDICINES_PRODUCTS = 1000
 
 #: Share of rows that must have a DDD before a quantity-only source is reported in DDDs.
 DDD_COVERAGE_NEEDED = 0.5
@@ -93,8 +99,12 @@ def change_sentence(
     current: float,
     previous: float | None,
     measure: str,
+    scope: str = "",
 ) -> str:
     """One sentence on the year to date and its change on the same period last year.
+
+    ``scope`` says what the figure covers ("the 8 lithium products in this data"); it follows
+    the amount.
 
     Example:
         >>> text = change_sentence(
@@ -107,6 +117,9 @@ def change_sentence(
     """
     span = "the full year" if months == 12 else f"the {months} months"
     verb = MEASURE_VERBS[measure].format(amount=format_amount(current, measure))
+    if scope:
+        verb = verb.replace(" (each product", f" on {scope} (each product", 1)
+        verb = verb if scope in verb else f"{verb} on {scope}"
     text = f"In {label} ({span} to {format_month(period_end)}) {name} {verb}"
     if previous is None or pd.isna(previous) or pd.isna(current):
         return text + "; there is no comparable period the year before in this data."
@@ -184,29 +197,31 @@ class FunnelMeasure:
     unit: str
 
 
-FUNNEL_MEASURES = {
-    "scmd_lithium": FunnelMeasure(
+#: Proportion measures for the funnel plot, in order of preference: the report draws the first
+#: whose product group has use at three or more trusts in the year to date.
+FUNNEL_MEASURES = (
+    FunnelMeasure(
         title="Share of oral lithium given as a liquid (lithium citrate)",
         denominator={"vtm_name": r"^lithium (carbonate|citrate)$"},
         numerator={"vtm_name": r"^lithium citrate$"},
         value="ddds",
         unit="oral lithium, DDDs",
     ),
-    "scmd_biologics": FunnelMeasure(
+    FunnelMeasure(
         title="Adalimumab 40mg doses issued as the low-volume 40mg/0.4ml products",
         denominator={"vmp_name": r"^adalimumab 40mg/"},
         numerator={"vmp_name": r"40mg/0\.4ml"},
         value="quantity",
         unit="adalimumab 40mg doses",
     ),
-    "scmd_antibacterials": FunnelMeasure(
-        title="Antibacterial units issued by mouth",
-        denominator={},
+    FunnelMeasure(
+        title="Systemic antibacterial (BNF 5.1) units issued by mouth",
+        denominator={"bnf_section": r"^0501"},
         numerator={"route": r"oral"},
         value="quantity",
-        unit="antibacterial units issued (tablets, capsules, vials...)",
+        unit="systemic antibacterial units issued (tablets, capsules, vials...)",
     ),
-}
+)
 
 
 # --- the report ---------------------------------------------------------------------------
@@ -226,7 +241,9 @@ class PreparedUsage:
         monthly_detail: Monthly totals per trust, molecule, BNF chapter and section and
             high-cost flag (:data:`DETAIL_BY`), computed in the engine.
         usage_glob: The store's usage files, for the filtered row queries a report makes.
-        sources: The streams of the store the report reads.
+        where: How messages name the store ("the bundled sample", "the store at PATH").
+        products_in_data: Distinct products (VMP codes) with rows.
+        molecules: Distinct molecules (VTM names) with rows, in name order.
         data_start: First month with rows.
         data_end: Last month with rows.
         trusts_with_rows: Trusts (successor codes) with at least one row.
@@ -234,79 +251,114 @@ class PreparedUsage:
         ddd_coverage: Share of rows whose product has a DDD.
         quality: Row counts per month and trust behind the data-quality checks
             (:func:`medlib.spend.measures.quality_counts`).
-        funnel_monthly: Per month and trust, the funnel measure's ``denominator`` and
-            ``numerator`` (:data:`FUNNEL_MEASURES`), or None when the stream has no measure.
+        funnel_monthly: Per month and trust, each funnel measure's denominator and
+            numerator (``denominator_<i>``, ``numerator_<i>`` for the i-th of
+            :data:`FUNNEL_MEASURES`).
     """
 
     trusts: pd.DataFrame
     products: pd.DataFrame
     monthly_detail: pd.DataFrame
     usage_glob: str
-    sources: tuple[str, ...]
+    where: str
+    products_in_data: int
+    molecules: tuple[str, ...]
     data_start: pd.Timestamp
     data_end: pd.Timestamp
     trusts_with_rows: frozenset[str]
     has_cost: bool
     ddd_coverage: float
     quality: pd.DataFrame
-    funnel_monthly: pd.DataFrame | None
+    funnel_monthly: pd.DataFrame
 
 
 @pack_cached
-def prepared_usage(dataset: str, backend: str = "duckdb", store: str = "") -> PreparedUsage:
-    """Aggregate one stream of a store by month for every trust, in the engine.
+def prepared_usage(backend: str = "duckdb", store: str = "") -> PreparedUsage:
+    """Aggregate a store's usage by month for every trust, in the engine.
 
     The store's Parquet files are read by the engine; successor mapping, the product join and
-    the aggregation run there, and only the monthly totals come back. The same for every
-    trust's report, so a pack render computes it once (:mod:`medlib.pack_cache`).
+    the aggregation run there, and only the monthly totals come back. Every product the
+    store holds is covered. The same for every trust's report, so a pack render computes it
+    once (:mod:`medlib.pack_cache`).
 
     Args:
-        dataset: The stream to read (a bundled extract's name in the bundled store).
         backend: ``duckdb`` or ``pyspark``.
-        store: The store's folder; empty for the bundled sample.
+        store: The store's folder; empty for the bundled sample's store.
+
+    Raises:
+        InputError: The store has no usage rows.
     """
     from medlib import engine
-    from medlib.io.store import Store, store_status
+    from medlib.io.store import Store
 
     source = Store(store) if store else bundled_store()
+    where = f"the store at {source.root}" if store else "the bundled sample"
     products = load_dataset("products")
     con = engine.connect(backend)
-    table = measures.store_usage(
-        con, source.usage_glob(), products, successor_map(), sources=[dataset]
-    )
-    detail = measures.monthly_detail(table, DETAIL_BY)
-    if detail.empty:
+    table = None
+    if source.usage_files():
+        table = measures.store_usage(con, source.usage_glob(), products, successor_map())
+        detail = measures.monthly_detail(table, DETAIL_BY)
+    if table is None or detail.empty:
         raise InputError(
-            f"the store {source.root} has no rows of {dataset!r}; it holds "
-            f"{_usage_streams(store_status(source).months)}"
+            f"{where} has no usage rows; add SCMD files with 'medlib ingest FILE --store "
+            f"{source.root}'"
         )
     quality = measures.rows_frame(measures.quality_counts_expr(table))
-    funnel = FUNNEL_MEASURES.get(dataset)
+    products_in_data = int(table.vmp_code.nunique().execute())
+    molecules = sorted(set(detail["vtm_name"]) - {measures.UNKNOWN})
     return PreparedUsage(
         trusts=trusts_table(),
         products=products,
         monthly_detail=detail,
         usage_glob=source.usage_glob(),
-        sources=(dataset,),
+        where=where,
+        products_in_data=products_in_data,
+        molecules=tuple(molecules),
         data_start=pd.Timestamp(detail["year_month"].min()),
         data_end=pd.Timestamp(detail["year_month"].max()),
         trusts_with_rows=frozenset(detail["trust_code"]),
         has_cost=bool(detail["cost_gbp"].notna().any()),
         ddd_coverage=float(quality["rows_with_ddd"].sum()) / max(int(quality["rows"].sum()), 1),
         quality=quality,
-        funnel_monthly=None if funnel is None else _funnel_monthly(table, funnel),
+        funnel_monthly=_funnel_monthly(table, FUNNEL_MEASURES),
     )
 
 
-def _usage_streams(months: pd.DataFrame) -> list[str]:
-    return sorted(set(months.loc[months["table"] == "usage", "stream"]))
+def scope_label(products: int, molecules: Sequence[str]) -> str:
+    """What a store's usage covers, as the headline and chart titles say it.
+
+    A store of full monthly SCMD files (:data:`ALL_MEDICINES_PRODUCTS` products or more) is
+    "all medicines"; a smaller one names its molecules, or counts them.
+
+    Example:
+        >>> scope_label(8, ["Lithium carbonate", "Lithium citrate"])
+        'the 8 lithium products in this data'
+        >>> scope_label(12, ["Adalimumab", "Etanercept"])
+        'the 12 adalimumab and etanercept products in this data'
+        >>> scope_label(63, [f"m{i}" for i in range(15)])
+        'the 63 products of 15 molecules in this data'
+        >>> scope_label(6000, [f"m{i}" for i in range(900)])
+        'all medicines in this data (6,000 products)'
+    """
+    names = [m.lower() for m in molecules]
+    first_words = {n.split()[0] for n in names if n}
+    if products >= ALL_MEDICINES_PRODUCTS:
+        return f"all medicines in this data ({products:,} products)"
+    if len(first_words) == 1:
+        what = first_words.pop()
+    elif 1 < len(names) <= 3:
+        what = " and ".join([", ".join(names[:-1]), names[-1]])
+    else:
+        return f"the {products:,} products of {len(names):,} molecules in this data"
+    return f"the {products:,} {what} products in this data"
 
 
-def _funnel_monthly(table: Any, measure: FunnelMeasure) -> pd.DataFrame:
-    """Per month and trust, the funnel measure's denominator and numerator, in the engine.
+def _funnel_monthly(table: Any, candidates: Sequence[FunnelMeasure]) -> pd.DataFrame:
+    """Per month and trust, each funnel measure's denominator and numerator, in the engine.
 
-    Filters are case-insensitive regular expressions on the product attributes (all must
-    match); a missing attribute matches as empty text.
+    One scan for all the measures. Filters are case-insensitive regular expressions on the
+    product attributes (all must match); a missing attribute matches as empty text.
     """
     import ibis
 
@@ -316,14 +368,15 @@ def _funnel_monthly(table: Any, measure: FunnelMeasure) -> pd.DataFrame:
             test &= table[column].fill_null("").re_search(f"(?i){pattern}")
         return test
 
-    den = matches(measure.denominator)
-    num = den & matches(measure.numerator)
-    value = table[measure.value].fill_null(0)
-    expr = table.group_by(["year_month", "trust_code"]).aggregate(
-        denominator=ibis.cases((den, value), else_=0).sum(),
-        numerator=ibis.cases((num, value), else_=0).sum(),
-    )
-    return measures.rows_frame(expr).astype({"denominator": float, "numerator": float})
+    sums = {}
+    for i, measure in enumerate(candidates):
+        den = matches(measure.denominator)
+        num = den & matches(measure.numerator)
+        value = table[measure.value].fill_null(0)
+        sums[f"denominator_{i}"] = ibis.cases((den, value), else_=0).sum()
+        sums[f"numerator_{i}"] = ibis.cases((num, value), else_=0).sum()
+    expr = table.group_by(["year_month", "trust_code"]).aggregate(**sums)
+    return measures.rows_frame(expr).astype({c: float for c in sums})
 
 
 class SpendReport(Report):
@@ -334,18 +387,17 @@ class SpendReport(Report):
     :meth:`tables`.
 
     Args:
-        context: The trust or system, period end, comparison group and data source
-            (a bundled SCMD extract: ``scmd_lithium`` (with cost), ``scmd_biologics`` or
-            ``scmd_antibacterials`` (quantity only)).
+        context: The trust or system, period end and comparison group.
         backend: Query engine backend, ``duckdb`` or ``pyspark``.
         high_cost_blocks: Optional annual high-cost-drug block values per trust code (GBP).
         forecast_methods: Methods to backtest and forecast with; add ``"ets"`` for exponential
             smoothing (about 0.5 s per fit, so a backtest of three years takes ~15 s).
         store: The store to read (a folder built by ``medlib ingest``); empty reads the bundled
-            sample's store. The context's data source names the stream to read.
+            sample's store. The report covers every product in its ``usage`` table, and its
+            headline and chart titles say which (:func:`scope_label`).
 
     Raises:
-        InputError: An unknown dataset, a trust without data, or a period outside the data.
+        InputError: A store without usage, a trust without data, or a period outside the data.
     """
 
     def __init__(
@@ -356,17 +408,18 @@ class SpendReport(Report):
         forecast_methods: Sequence[str] = forecast.DEFAULT_METHODS,
         store: str = "",
     ) -> None:
-        dataset = context.data_source
-        if not store and dataset not in USAGE_FILES:
-            raise InputError(f"dataset must be one of {sorted(USAGE_FILES)}, got {dataset!r}")
+        if not isinstance(store, str):
+            raise InputError(
+                f"store: expected a folder or '' for the bundled sample, got {store!r}"
+            )
         self.context = context
-        self.dataset = dataset
         self.comparison_group = context.comparison_group
         self.backend = backend
         self.high_cost_blocks = dict(high_cost_blocks or {})
         self.forecast_methods = tuple(forecast_methods)
-        inputs = prepared_usage(dataset, backend, store)
+        inputs = prepared_usage(backend, store)
         self._inputs = inputs
+        self.scope = scope_label(inputs.products_in_data, inputs.molecules)
         self.trusts = inputs.trusts
         self.products = inputs.products
         self._detail_all = inputs.monthly_detail
@@ -375,15 +428,15 @@ class SpendReport(Report):
         self.period_end = context.period_end
         if not self.data_start <= self.period_end <= self.data_end:
             raise InputError(
-                f"period_end {self.period_end:%Y-%m} is outside the {dataset} data, which "
-                f"covers {self.data_start:%Y-%m} to {self.data_end:%Y-%m}"
+                f"period_end {self.period_end:%Y-%m} is outside the data in {inputs.where}, "
+                f"which covers {self.data_start:%Y-%m} to {self.data_end:%Y-%m}"
             )
         self.entity = measures.Entity(context.code, context.trust_codes, context.is_system)
         present = inputs.trusts_with_rows
         absent = [c for c in self.entity.trust_codes if c not in present]
         if absent:
             raise InputError(
-                f"trust(s) {absent} have no rows in {dataset}; e.g. {sorted(present)[:8]} do"
+                f"trust(s) {absent} have no rows in {inputs.where}; e.g. {sorted(present)[:8]} do"
             )
         self.trust_names = trust_names()
         self.name = context.name
@@ -488,7 +541,7 @@ class SpendReport(Report):
         parts = []
         if not self.has_cost:
             parts.append(
-                f"**Cost is not available in the {self.dataset} data**, so this report shows "
+                f"**Cost is not available in this data** ({self.scope}), so this report shows "
                 f"{MEASURE_LABELS[self.measure]} instead; no cost is estimated."
             )
             if self.measure == "ddds":
@@ -506,6 +559,7 @@ class SpendReport(Report):
                 row["fytd"],
                 row["same_period_last_year"],
                 self.measure,
+                self.scope,
             )
         )
         best = self.forecast_choice
@@ -562,7 +616,7 @@ class SpendReport(Report):
         what = MEASURE_LABELS[self.measure].capitalize()
         return charts.spc_chart(
             self.spc_result,
-            f"{what} each month: {self.name}",
+            f"{what} each month on {self.scope}: {self.name}",
             AXIS_LABELS[self.measure],
             money=self.measure == "cost_gbp",
         )
@@ -617,7 +671,7 @@ class SpendReport(Report):
             "financial_year",
             ["high_cost_gbp", "in_tariff_gbp"],
             ["High-cost drugs (tariff-excluded)", "In-tariff drugs"],
-            f"High-cost and in-tariff {unit} by financial year: {self.name}",
+            f"High-cost and in-tariff {unit} by financial year ({self.scope}): {self.name}",
             AXIS_LABELS[self.measure],
             money=self.measure == "cost_gbp",
         )
@@ -797,7 +851,8 @@ class SpendReport(Report):
         return charts.forecast_chart(
             rows[["fy_month", "financial_year", "cumulative"]],
             self.forecasts,
-            f"Cumulative {MEASURE_LABELS[self.measure]} and year-end forecast: {self.name}",
+            f"Cumulative {MEASURE_LABELS[self.measure]} and year-end forecast ({self.scope}): "
+            f"{self.name}",
             AXIS_LABELS[self.measure],
             money=self.measure == "cost_gbp",
         )
@@ -842,29 +897,38 @@ class SpendReport(Report):
         return mine.reset_index(drop=True)
 
     @cached_property
-    def funnel(self) -> peer_comparison.FunnelResult | None:
-        """Funnel benchmark of the data source's proportion measure, year to date."""
-        measure = FUNNEL_MEASURES.get(self.dataset)
-        if measure is None:
-            return None
+    def _funnel_choice(self) -> tuple[FunnelMeasure, peer_comparison.FunnelResult] | None:
+        """The first of :data:`FUNNEL_MEASURES` with use at three or more compared trusts."""
         monthly = self._inputs.funnel_monthly
         part = monthly[
             (monthly["year_month"] >= self.fy_start)
             & (monthly["year_month"] <= self.period_end)
             & monthly["trust_code"].isin(self.comparators)
         ]
-        used = part[part["denominator"] != 0]
-        den = used.groupby("trust_code")["denominator"].sum().clip(lower=0)
-        num = used.groupby("trust_code")["numerator"].sum().reindex(den.index).fillna(0)
-        num = num.clip(lower=0, upper=den)
-        keep = den > 0
-        if keep.sum() < 3:
-            return None
-        return peer_comparison.funnel_limits(num[keep], den[keep], list(den.index[keep]))
+        for i, measure in enumerate(FUNNEL_MEASURES):
+            used = part[part[f"denominator_{i}"] != 0]
+            den = used.groupby("trust_code")[f"denominator_{i}"].sum().clip(lower=0)
+            num = used.groupby("trust_code")[f"numerator_{i}"].sum().reindex(den.index).fillna(0)
+            num = num.clip(lower=0, upper=den)
+            keep = den > 0
+            if keep.sum() >= 3:
+                result = peer_comparison.funnel_limits(num[keep], den[keep], list(den.index[keep]))
+                return measure, result
+        return None
+
+    @property
+    def funnel_measure(self) -> FunnelMeasure | None:
+        """The proportion measure the funnel plot shows, or None when none has enough trusts."""
+        return None if self._funnel_choice is None else self._funnel_choice[0]
+
+    @property
+    def funnel(self) -> peer_comparison.FunnelResult | None:
+        """Funnel benchmark of the proportion measure, year to date."""
+        return None if self._funnel_choice is None else self._funnel_choice[1]
 
     def funnel_chart(self) -> Figure | str:
         """Funnel plot of the proportion measure for the comparison group."""
-        measure = FUNNEL_MEASURES.get(self.dataset)
+        measure = self.funnel_measure
         if self.funnel is None or measure is None:
             return "No proportion measure with enough trusts to draw a funnel plot."
         return charts.funnel_chart(
@@ -886,7 +950,7 @@ class SpendReport(Report):
 
     def funnel_sentence(self) -> str:
         """Where the trust sits in the funnel, in words."""
-        measure = FUNNEL_MEASURES.get(self.dataset)
+        measure = self.funnel_measure
         if self.funnel is None or measure is None:
             return "There are too few trusts with this product group to draw a funnel plot."
         table = self.funnel.table.set_index("label")

@@ -407,8 +407,7 @@ def test_a_period_end_outside_the_data_is_refused_before_any_kernel(tmp_path):
 
     nb = write_notebook(
         tmp_path / "spend.ipynb",
-        'trust_code: str = "RTD"\nperiod_end: str = "2024-03"\ndataset: str = "scmd_lithium"\n'
-        'tables_dir: str = ""',
+        'trust_code: str = "RTD"\nperiod_end: str = "2024-03"\ntables_dir: str = ""',
     )
     notebook = nbformat.read(nb, as_version=4)
     notebook.metadata["medlib"] = {"needs": ["usage"]}
@@ -421,7 +420,7 @@ def test_a_period_end_outside_the_data_is_refused_before_any_kernel(tmp_path):
     with pytest.raises(ParameterError) as caught:
         check_coverage(pset, specs)
     assert caught.value.problems == [
-        "period_end: 2030-01 is outside the data spend reads: scmd_lithium in the bundled "
-        "sample covers 2019-04 to 2024-03"
+        "period_end: 2030-01 is outside the data spend reads: the bundled sample covers "
+        "2019-04 to 2024-03"
     ]
     check_coverage(parse(notebooks=["spend"], notebook_parameters=None, parameters=None), specs)

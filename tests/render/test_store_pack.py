@@ -44,7 +44,6 @@ def test_a_pack_renders_from_a_store_of_published_monthly_files(tmp_path):
         name="own",
         trusts=["RTD"],
         notebooks=["spend_trends"],
-        parameters={"dataset": "scmd"},
         data={"store": "store"},
         timeout_seconds=600,
     )

@@ -23,7 +23,6 @@ from medlib.spend.report import (
 def spend_report(
     trust_code: str = "RTD",
     period_end: str = "2024-03",
-    dataset: str = "scmd_lithium",
     comparison_group: str = "region",
     system_trusts: tuple[str, ...] = (),
     **options,
@@ -32,7 +31,6 @@ def spend_report(
         trust_code,
         period_end,
         comparison_group=comparison_group,
-        data_source=dataset,
         system_trusts=system_trusts,
     )
     return build(context, **options)
@@ -106,7 +104,7 @@ def rx4_midyear() -> SpendReport:
 def test_headline_numbers_match_the_penny_checked_totals(rtd):
     # RTD 2023/24 1328.44 vs 2022/23 470.63 (checked against the raw CSV in test_spend.py)
     text = rtd.headline()
-    assert "spent £1,328, up £858 (+182.3%)" in text
+    assert "spent £1,328 on the 8 lithium products in this data, up £858 (+182.3%)" in text
     assert "2023/24 is complete, so its outturn is known: £1,328." in text
     assert "Cost is not available" not in text
 
@@ -178,10 +176,26 @@ def test_comparators_follow_the_group(rx4_midyear):
     assert "RX4" in region and set(region) < set(national)
 
 
-def test_quantity_only_source_never_shows_a_cost():
-    report = spend_report("RR7", "2021-10", dataset="scmd_biologics")
+@pytest.fixture(scope="module")
+def biologics_store(tmp_path_factory):
+    from medlib.io.datasets import USAGE_FILES
+    from medlib.io.store import ingest
+    from medlib.paths import DATA_DIR
+
+    folder = tmp_path_factory.mktemp("biologics") / "store"
+    ingest([DATA_DIR / USAGE_FILES["scmd_biologics"][0]], folder)
+    return str(folder)
+
+
+def test_quantity_only_source_never_shows_a_cost(biologics_store):
+    report = spend_report("RR7", "2021-10", store=biologics_store)
     assert report.measure == "ddds"
-    assert "Cost is not available in the scmd_biologics data" in report.headline()
+    # The biologics extract: 63 VMP codes of 16 molecules (abatacept to upadacitinib).
+    assert report.scope == "the 63 products of 16 molecules in this data"
+    assert (
+        "**Cost is not available in this data** (the 63 products of 16 molecules in this data)"
+        in report.headline()
+    )
     fy = report.spend_by_financial_year()
     assert fy["cost_gbp"].isna().all()
     assert report.usage_by_financial_year()["ddds"].notna().any()
@@ -201,9 +215,9 @@ def test_system_of_trusts_sums_members():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"dataset": "scmd_unknown"}, "dataset must be one of"),
+        ({"store": 7}, "store: expected a folder"),
         ({"comparison_group": "planet"}, "comparison_group"),
-        ({"period_end": "2030-01"}, "outside the scmd_lithium data"),
+        ({"period_end": "2030-01"}, "outside the data in the bundled sample"),
         ({"trust_code": "RBS"}, "no rows"),
         ({"period_end": "March"}, "period_end"),
     ],
@@ -264,23 +278,25 @@ def test_a_store_built_by_ingest_gives_the_bundled_totals(tmp_path):
 
     ingest([DATA_DIR / USAGE_FILES["scmd_lithium"][0]], tmp_path / "store")
     for trust, system in (("RTD", ()), ("North East", ("RTD", "RR7", "R0B"))):
-        context = resolve_context(
-            trust, "2024-03", data_source="scmd_lithium", system_trusts=system
-        )
+        context = resolve_context(trust, "2024-03", system_trusts=system)
         own = build(context, store=str(tmp_path / "store")).spend_by_financial_year()
         bundled = build(context).spend_by_financial_year()
         pd.testing.assert_frame_equal(own, bundled)
     assert own["cost_gbp"].notna().all() and len(own) == 4 * 5
 
 
-def test_a_stream_the_store_does_not_hold_is_a_clear_error(tmp_path):
-    from medlib.io.datasets import USAGE_FILES
-    from medlib.io.store import ingest
-    from medlib.paths import DATA_DIR
+def test_a_store_without_usage_is_a_clear_error(tmp_path):
+    from medlib.io.store import Store
 
-    ingest([DATA_DIR / USAGE_FILES["scmd_lithium"][0]], tmp_path / "store")
-    context = resolve_context("RTD", "2024-03", data_source="scmd_insulin")
-    with pytest.raises(
-        InputError, match=r"has no rows of 'scmd_insulin'; it holds \['scmd_lithium'\]"
-    ):
+    Store(tmp_path / "store", create=True)
+    context = resolve_context("RTD", "2024-03")
+    with pytest.raises(InputError, match=r"has no usage rows; add SCMD files with 'medlib ingest"):
         build(context, store=str(tmp_path / "store"))
+
+
+def test_the_headline_and_titles_say_what_the_data_cover(rtd):
+    # The bundled store holds the 8 lithium products of the lithium extract.
+    assert rtd.scope == "the 8 lithium products in this data"
+    assert "spent £1,328 on the 8 lithium products in this data" in rtd.headline()
+    title = rtd.trend_chart().axes[0].get_title(loc="left")
+    assert title.startswith("Spend each month on the 8 lithium products in this data")
