@@ -32,6 +32,7 @@ of months it reports, used none of the products that month and counts as zero (t
 
 from __future__ import annotations
 
+import os
 import re
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Hashable, Mapping, Sequence
@@ -75,6 +76,7 @@ __all__ = [
     "Explorer",
     "Measure",
     "MeasureData",
+    "STORE_DATASET",
     "Selection",
 ]
 
@@ -292,11 +294,19 @@ class Explorer:
         polypharmacy_months: How many months of comparators to compute.
         patients_last_month: The last of those months (default: the synthetic sample's census
             month, or the month of the latest medication start in ``patients``).
+        store: A data store's folder (built by ``medlib ingest``; empty or None for the
+            bundled extracts): its ``usage`` table is the
+            one dataset, ``store``, and its patient extracts (if any) the polypharmacy
+            measure's patients, so what an analyst explores is what the pack reports. The rows
+            are loaded into memory when first chosen: a regional store fits, a national one
+            is for the reports, which aggregate in the engine.
         **initial: Initial selection, as for :meth:`set`.
 
     Example:
         >>> ex = Explorer()  # doctest: +SKIP
         >>> ex.set(trusts=["RTD"], measure="spend").table  # doctest: +SKIP
+        >>> Explorer(store="store/").datasets  # doctest: +SKIP
+        ['store']
     """
 
     def __init__(
@@ -309,8 +319,27 @@ class Explorer:
         switches: Mapping[str, SwitchDefinition] | None = None,
         polypharmacy_months: int = 12,
         patients_last_month: object | None = None,
+        store: str | os.PathLike[str] | None = None,
         **initial: Any,
     ) -> None:
+        self._store = None
+        if store is not None and str(store) != "":
+            if usage is not None:
+                raise ExplorerError("give usage or store, not both")
+            from medlib.io.store import Store, StoreError
+
+            try:
+                self._store = Store(store)
+            except StoreError as exc:
+                raise ExplorerError(str(exc)) from None
+            if not self._store.usage_files():
+                raise ExplorerError(
+                    f"the store {self._store.root} has no usage rows; add SCMD files with "
+                    f"'medlib ingest FILE --store {self._store.root}'"
+                )
+            usage = {STORE_DATASET: None}
+            if patients is None:
+                patients = _store_patients(self._store)
         if usage is None:
             self._inputs: dict[str, pd.DataFrame | None] = dict.fromkeys(BUNDLED_DATASETS)
         elif isinstance(usage, pd.DataFrame):
@@ -527,7 +556,9 @@ class Explorer:
     def _usage_source(self, dataset: str) -> UsageSource:
         def load() -> UsageSource:
             frame = self._inputs[dataset]
-            if frame is None:
+            if frame is None and self._store is not None:
+                frame = self._store.read_usage().drop(columns="source")
+            elif frame is None:
                 frame = _bundled(dataset)
             return UsageSource(dataset, frame, self.products, self._trusts)
 
@@ -1113,6 +1144,17 @@ class Explorer:
 
 
 # --- private functions ----------------------------------------------------------------------
+
+
+#: The explorer's one dataset when it reads a store.
+STORE_DATASET = "store"
+
+
+def _store_patients(store: Any) -> PatientTables | None:
+    """The store's patient extracts, or None when it holds none (synthetic patients then)."""
+    from medlib.io.patient_store import patient_streams, read_patient_store
+
+    return read_patient_store(store) if patient_streams(store) else None
 
 
 def _bundled(name: str) -> pd.DataFrame:

@@ -475,3 +475,42 @@ def test_a_rejected_change_keeps_the_notes_of_the_selection_shown():
         ex.set(trusts=["OLD"], measure="nonsense")
     assert ex.selection.trusts == ("A1",)
     assert not any("merged" in n for n in ex.notes)
+
+
+def test_an_explorer_pointed_at_a_store_explores_what_the_pack_reports(tmp_path):
+    from medlib.context import resolve_context
+    from medlib.io.datasets import USAGE_FILES, load_dataset
+    from medlib.io.store import ingest
+    from medlib.paths import DATA_DIR
+    from medlib.spend.report import build
+
+    ingest([DATA_DIR / USAGE_FILES["scmd_lithium"][0]], tmp_path / "store")
+    ex = Explorer(store=tmp_path / "store", molecule="Lithium carbonate", trusts=["RTD"])
+    assert ex.datasets == ["store"]
+    ex.set(measure="spend", period=("2023-04", "2024-03"))
+    raw = load_dataset("scmd_lithium")
+    raw = raw[
+        (raw["trust_code"] == "RTD")
+        & (raw["vmp_name"].str.startswith("Lithium carbonate"))
+        & (raw["year_month"] >= "2023-04-01")
+    ]
+    assert ex.table.iloc[0]["period_value"] == pytest.approx(raw["cost_gbp"].sum())
+    # The spend report on the same store: its 2023/24 lithium carbonate spend is the same.
+    report = build(resolve_context("RTD", "2024-03"), store=str(tmp_path / "store"))
+    detail = report.entity_detail
+    carbonate = detail[
+        (detail["vtm_name"] == "Lithium carbonate") & (detail["year_month"] >= "2023-04-01")
+    ]
+    assert ex.table.iloc[0]["period_value"] == pytest.approx(carbonate["cost_gbp"].sum())
+
+
+def test_an_explorer_store_must_hold_usage(tmp_path):
+    from medlib.io.store import Store
+
+    with pytest.raises(ExplorerError, match="there is no store at"):
+        Explorer(store=tmp_path / "nowhere")
+    Store(tmp_path / "empty", create=True)
+    with pytest.raises(ExplorerError, match="has no usage rows"):
+        Explorer(store=tmp_path / "empty")
+    with pytest.raises(ExplorerError, match="give usage or store, not both"):
+        Explorer(pd.DataFrame(), store=tmp_path / "empty")
