@@ -157,7 +157,10 @@ def ingest_command(
     ] = None,
     table: Annotated[
         str,
-        typer.Option(help="The store's table: usage (SCMD), hcd_activity, or patients."),
+        typer.Option(
+            help="The store's table: usage (SCMD), hcd_activity, patients (a folder of four "
+            "tables) or products (dm+d reference)."
+        ),
     ] = "usage",
 ) -> None:
     """Validate files and add their months to the store.
@@ -168,16 +171,16 @@ def ingest_command(
     """
     from medlib.io.patient_store import LOG_TABLE, ingest_patients
     from medlib.io.patient_tables import PatientDataError
+    from medlib.io.reference_store import ingest_products
     from medlib.io.store import TABLES, Store, StoreError, ingest
     from medlib.io.usage import UnusableFileError
     from medlib.paths import STORE_DIR
 
     try:
         target = Store(store or STORE_DIR, create=True)
-        if table not in [*TABLES, LOG_TABLE]:
-            raise StoreError(
-                f"--table must be one of {sorted([*TABLES, LOG_TABLE])}, not {table!r}"
-            )
+        choices = sorted([*TABLES, LOG_TABLE, "products"])
+        if table not in choices:
+            raise StoreError(f"--table must be one of {choices}, not {table!r}")
     except StoreError as exc:
         err_console.print(f"[bold red]Store[/]: {exc}", highlight=False)
         raise typer.Exit(2) from None
@@ -186,6 +189,9 @@ def ingest_command(
         try:
             if table == LOG_TABLE:
                 result = ingest_patients(path, target, stream=stream)
+                quarantined = result.rows_quarantined
+            elif table == "products":
+                result = ingest_products(path, target)
                 quarantined = result.rows_quarantined
             else:
                 [result] = ingest([path], target, table=table, stream=stream)
@@ -220,9 +226,11 @@ def store_status_command(store: Annotated[Path | None, STORE_OPTION] = None) -> 
     for line in status.lines():
         console.print(line, highlight=False)
     from medlib.io.patient_store import patient_status_lines
+    from medlib.io.reference_store import products_status_lines
     from medlib.io.store import Store
 
-    for line in patient_status_lines(Store(store or STORE_DIR)):
+    opened = Store(store or STORE_DIR)
+    for line in patient_status_lines(opened) + products_status_lines(opened):
         console.print(line, highlight=False)
 
 

@@ -340,6 +340,10 @@ class Explorer:
             usage = {STORE_DATASET: None}
             if patients is None:
                 patients = _store_patients(self._store)
+            if product_table is None:
+                from medlib.io.reference_store import store_products
+
+                product_table = store_products(self._store)
         if usage is None:
             self._inputs: dict[str, pd.DataFrame | None] = dict.fromkeys(BUNDLED_DATASETS)
         elif isinstance(usage, pd.DataFrame):

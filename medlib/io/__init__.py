@@ -6,6 +6,7 @@ __all__ = [
     "patient_store",
     "patient_tables",
     "patients",
+    "reference_store",
     "schemas",
     "store",
     "usage",

@@ -39,6 +39,7 @@ __all__ = [
     "describe_usage",
     "high_cost_molecules",
     "load_dataset",
+    "prepare_products",
 ]
 
 #: Bundled SCMD extracts: dataset name -> (file, description).
@@ -112,12 +113,23 @@ def _usage(name: str) -> pd.DataFrame:
 
 
 @cache
-@cache
 def _products() -> pd.DataFrame:
     products = pd.read_csv(
         DATA_DIR / "products.csv",
         dtype={c: str for c in ("vmp_code", "vmp_name", "vtm_name", "bnf_code", "atc_code")},
     )
+    return prepare_products(products)
+
+
+def prepare_products(products: pd.DataFrame) -> pd.DataFrame:
+    """A dm+d products table made canonical: the project's DDD overrides and high-cost flag.
+
+    Used for the bundled ``products.csv`` and for a products file ingested into a store.
+
+    Raises:
+        pandera.errors.SchemaError: The table breaks :data:`medlib.io.schemas.PRODUCTS_SCHEMA`.
+    """
+    products = products.copy()
     for col in ("vtm_name", "bnf_code", "atc_code", "ddd_unit", "route", "form"):
         products[col] = products[col].astype(object).where(products[col].notna(), None)
     overrides = pd.read_csv(REFERENCE_DIR / "ddd_per_unit_overrides.csv", dtype={"vmp_code": str})

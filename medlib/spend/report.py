@@ -293,7 +293,11 @@ def prepared_usage(backend: str = "duckdb", store: str = "") -> PreparedUsage:
 
     source = Store(store) if store else bundled_store()
     where = f"the store at {source.root}" if store else "the bundled sample"
-    products = load_dataset("products")
+    from medlib.io.reference_store import store_products
+
+    products = store_products(source)
+    if products is None:
+        products = load_dataset("products")
     con = engine.connect(backend)
     table = None
     if source.usage_files():
