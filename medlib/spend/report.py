@@ -31,7 +31,7 @@ from medlib.present.sections import Report, Section, Table
 from medlib.present.wording import format_gbp, format_month, format_month_short, format_pct
 from medlib.reference.financial_years import add_fy_columns, fy_bounds, fy_month, fy_of_month
 from medlib.reference.trusts import successor_map, trust_names, trusts_table
-from medlib.spend import high_cost, measures, movers, outliers
+from medlib.spend import efficiency, high_cost, measures, movers, outliers
 from medlib.stats import forecast, peer_comparison, spc
 
 __all__ = [
@@ -399,6 +399,8 @@ class SpendReport(Report):
         store: The store to read (a folder built by ``medlib ingest``); empty reads the bundled
             sample's store. The report covers every product in its ``usage`` table, and its
             headline and chart titles say which (:func:`scope_label`).
+        pipeline_path: The efficiency pipeline YAML (default:
+            ``parameters/efficiency_pipeline.yaml``; see :mod:`medlib.spend.efficiency`).
 
     Raises:
         InputError: A store without usage, a trust without data, or a period outside the data.
@@ -411,6 +413,7 @@ class SpendReport(Report):
         high_cost_blocks: Mapping[str, float] | None = None,
         forecast_methods: Sequence[str] = forecast.DEFAULT_METHODS,
         store: str = "",
+        pipeline_path: str | None = None,
     ) -> None:
         if not isinstance(store, str):
             raise InputError(
@@ -420,6 +423,7 @@ class SpendReport(Report):
         self.comparison_group = context.comparison_group
         self.backend = backend
         self.high_cost_blocks = dict(high_cost_blocks or {})
+        self.pipeline_path = pipeline_path
         self.forecast_methods = tuple(forecast_methods)
         inputs = prepared_usage(backend, store)
         self._inputs = inputs
@@ -479,6 +483,9 @@ class SpendReport(Report):
             "percentile_ranks": lambda: Section(table_view(self.percentile_ranks(), measure)),
             "funnel": lambda: Section(self.funnel_sentence(), self.funnel_chart()),
             "outliers": lambda: Section(table_view(self.outliers_table())),
+            "efficiency": lambda: Section(
+                self.efficiency_markdown(), table_view(self.efficiency_table())
+            ),
             "data_quality": lambda: Section(table_view(self.data_quality())),
         }
 
@@ -686,6 +693,49 @@ class SpendReport(Report):
         if self.measure != "cost_gbp":
             table.columns = [c.replace("_gbp", f"_{self.measure}") for c in table.columns]
         return table
+
+    @cached_property
+    def efficiency(self) -> efficiency.EfficiencyForecast:
+        """Forecast and realised efficiencies of the pipeline for the trust (or system)."""
+        detail = self._detail_all[self._detail_all["trust_code"].isin(self.entity.trust_codes)]
+        monthly = detail.groupby(["year_month", "trust_code", "vtm_name"], as_index=False)[
+            ["cost_gbp", "quantity"]
+        ].sum(min_count=1)
+        return efficiency.forecast_efficiencies(
+            monthly,
+            efficiency.load_pipeline(self.pipeline_path),
+            list(self.entity.trust_codes),
+            self.period_end,
+            system_code=self.entity.label if self.entity.is_system else None,
+            molecule_column="vtm_name",
+        )
+
+    def efficiency_table(self) -> pd.DataFrame:
+        """The pipeline's forecast efficiencies this financial year for the trust (or system)."""
+        summary = self.efficiency.summary
+        return summary[summary["trust_code"] == self.entity.label].reset_index(drop=True)
+
+    def efficiency_markdown(self) -> str:
+        """The efficiency forecast in words: what is under way or due, what has no baseline."""
+        table = self.efficiency_table()
+        known = table[table["status"] != efficiency.STATUS_NO_BASELINE]
+        lines = [f"- {efficiency.efficiency_sentence(row)}" for _, row in known.iterrows()]
+        active = known[known["status"].isin([efficiency.STATUS_UNDER_WAY, efficiency.STATUS_DUE])]
+        total = active["forecast_year_gbp"].sum(min_count=1)
+        if len(active) and pd.notna(total):
+            lines.insert(
+                0,
+                f"Forecast efficiencies in {self.fy} from the pipeline: "
+                f"{format_gbp(total, 'estimate')} in all.\n",
+            )
+        missing = table.loc[table["status"] == efficiency.STATUS_NO_BASELINE, "molecule"]
+        if len(missing):
+            lines.append(
+                f"\nNo baseline in this data for {', '.join(missing)}: the data have no cost for "
+                "these molecules in the 12 months before their date, so no efficiency is "
+                "forecast for them."
+            )
+        return "\n".join(lines)
 
     def block_variance(self) -> pd.DataFrame:
         """High-cost spend to date against each trust's block value (empty without blocks)."""
@@ -1024,6 +1074,7 @@ class SpendReport(Report):
         }
         if self.high_cost_blocks:
             tables["high_cost_block_variance"] = self.block_variance()
+        tables["efficiency_forecast"] = self.efficiency_table()
         return {name: tidy_for_publication(df, self.measure) for name, df in tables.items()}
 
 

@@ -253,7 +253,8 @@ def test_table_views_put_the_sign_before_the_pound_sign():
 
 def test_every_section_returns_what_it_shows(rx4_midyear):
     names = rx4_midyear.section_names()
-    assert names[0] == "headline" and names[-1] == "data_quality" and len(names) == 15
+    assert names[0] == "headline" and names[-1] == "data_quality" and len(names) == 16
+    assert names[-2] == "efficiency"
     for name in names:
         section = rx4_midyear.section(name)
         assert isinstance(section, Section) and section.parts, name
@@ -300,3 +301,42 @@ def test_the_headline_and_titles_say_what_the_data_cover(rtd):
     assert "spent £1,328 on the 8 lithium products in this data" in rtd.headline()
     title = rtd.trend_chart().axes[0].get_title(loc="left")
     assert title.startswith("Spend each month on the 8 lithium products in this data")
+
+
+def test_the_efficiency_forecast_reads_the_reports_own_spend(tmp_path):
+    from medlib.io.datasets import load_dataset
+    from medlib.spend.efficiency import STATUS_NO_BASELINE, STATUS_UNDER_WAY
+
+    pipeline = tmp_path / "pipeline.yaml"
+    pipeline.write_text(
+        "schema_version: 1\n"
+        "entries:\n"
+        "  - molecule: lithium carbonate\n"
+        "    type: generic\n"
+        "    event: tender award\n"
+        "    date: 2023-10-01\n"
+        "    source: a test tender\n"
+        "  - molecule: adalimumab\n"
+        "    type: biosimilar\n"
+        "    event: biosimilar launch\n"
+        "    date: 2023-06-01\n"
+        "    source: a test launch\n",
+        encoding="utf-8",
+    )
+    report = spend_report("RTD", "2024-03", pipeline_path=str(pipeline))
+    table = report.efficiency_table().set_index("molecule")
+    # Baseline: RTD's lithium carbonate cost, October 2022 to September 2023, from the raw
+    # extract. Generic: 90% lower, uptake 0, 1/3, 2/3 then 1 from October 2023, so 2023/24's
+    # forecast is baseline x 0.9 x (0 + 1/3 + 2/3 + 1 + 1 + 1) = baseline x 0.9 x 4.
+    raw = load_dataset("scmd_lithium")
+    raw = raw[(raw["trust_code"] == "RTD") & raw["vmp_name"].str.startswith("Lithium carbonate")]
+    months = raw[(raw["year_month"] >= "2022-10-01") & (raw["year_month"] <= "2023-09-01")]
+    baseline = months["cost_gbp"].sum() / 12
+    row = table.loc["lithium carbonate"]
+    assert row["status"] == STATUS_UNDER_WAY
+    assert row["baseline_monthly_cost_gbp"] == pytest.approx(baseline, abs=0.01)
+    assert row["forecast_year_gbp"] == pytest.approx(baseline * 0.9 * 4, abs=0.01)
+    assert table.loc["adalimumab", "status"] == STATUS_NO_BASELINE
+    text = report.efficiency_markdown()
+    assert "No baseline in this data for adalimumab" in text
+    assert "efficiency_forecast" in report.tables()
