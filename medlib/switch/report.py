@@ -937,11 +937,21 @@ class SwitchReport(Report):
             "switch_forecast_monthly": self._forecast_table(),
             "switch_doac_curve": self._doac_table(),
         }
+        source = (
+            f"synthetic sample (seed {self.seed})"
+            if self.is_synthetic
+            else "data store hcd_activity"
+        )
+        for name, frame in tables.items():
+            if name != "switch_doac_curve":
+                frame["data_source"] = source
+                frame.attrs["note"] = self.source_label
+        # Real public data, whatever the activity is.
+        tables["switch_doac_curve"].attrs["note"] = "Real data: NHS prescribing in England"
         proxy = self._proxy_table()
         if proxy is not None:
+            proxy.attrs["note"] = "Real data: SCMD, VMP level"
             tables["switch_vmp_proxy"] = proxy
-        for frame in tables.values():
-            frame.attrs["note"] = self.source_label
         return tables
 
     def _forecast_table(self) -> pd.DataFrame:

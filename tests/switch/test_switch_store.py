@@ -76,7 +76,11 @@ def test_report_uses_the_stores_rows_and_says_so(store_and_definitions):
         "Trusts compared (region comparison group, with rows in the store): RTD, R0B, RR7" in note
     )
     assert "Rows read 25 = accepted 25 + quarantined 0; months 2019-06 to 2020-05" in note
-    assert all(t.attrs["note"] == STORE_LABEL for t in report.tables().values())
+    tables = report.tables()
+    assert tables["switch_doac_curve"].attrs["note"].startswith("Real data")
+    for name in ("switch_headline", "switch_league", "switch_savings", "switch_uptake_monthly"):
+        assert tables[name].attrs["note"] == STORE_LABEL
+        assert set(tables[name]["data_source"]) == {"data store hcd_activity"}
 
 
 def test_store_results_are_the_hand_worked_ones(store_and_definitions):
@@ -145,7 +149,9 @@ def test_a_trust_without_rows_in_the_store_gets_the_synthetic_sample(store_and_d
     note = report.data_note()
     assert note.startswith(f"**{SYNTHETIC_LABEL}.**")
     assert "The data store has no hcd_activity rows for RTF" in note
-    assert all(t.attrs["note"] == SYNTHETIC_LABEL for t in report.tables().values())
+    tables = report.tables()
+    assert tables["switch_headline"].attrs["note"] == SYNTHETIC_LABEL
+    assert set(tables["switch_headline"]["data_source"]) == {"synthetic sample (seed 2025)"}
 
 
 def test_comparison_groups():
