@@ -14,6 +14,7 @@ from typing import Any
 
 from medlib.present.disclosure import POLICY
 from medlib.render.html import notebook_label
+from medlib.render.tracker import TRACKER_CSS
 
 __all__ = [
     "STATE_FAILED",
@@ -69,6 +70,7 @@ def build_index(
     states: Mapping[str, CellState],
     trust_names: Mapping[str, str],
     workbooks: Mapping[str, str],
+    front: str = "",
 ) -> str:
     """The index page.
 
@@ -79,6 +81,7 @@ def build_index(
         states: ``{"<trust>/<notebook>": CellState}``.
         trust_names: ``{trust_code: name}``.
         workbooks: ``{trust_code: relative path of its Excel workbook}`` for trusts that have one.
+        front: HTML shown above the list of reports (the system tracker), already escaped.
 
     Returns:
         The HTML document.
@@ -134,13 +137,15 @@ def build_index(
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <title>{esc(title)}</title>
-<style>{_CSS}</style>
+<style>{_CSS}{TRACKER_CSS if front else ""}</style>
 </head>
 <body>
 <header><h1>{esc(title)}</h1>
 <p>{esc(period)} &middot; {done} of {total} reports complete</p></header>
 <main>
 {warning}
+{front}
+<h2>Reports</h2>
 <table>
 <thead><tr><th scope="col">Trust</th>{head}<th scope="col">Tables</th></tr></thead>
 <tbody>

@@ -50,6 +50,10 @@ from medlib.render.manifest import (
     write_manifest,
 )
 from medlib.render.params import ParameterSet
+from medlib.render.tracker import Tracker, build_tracker, tracker_html, write_tracker
+
+#: The notebook whose tables the front page is mainly built from.
+TRACKER_NOTEBOOK = "spend_trends"
 
 __all__ = ["STAGING_FOLDER", "PackWriter", "inputs_digest", "readable", "workbook_name"]
 
@@ -308,6 +312,42 @@ class PackWriter:
                 states[key] = CellState(STATE_OK, href=html, pdf_href=pdf if pdf in files else None)
         return states
 
+    @property
+    def has_tracker(self) -> bool:
+        """Whether the pack has a front page: it does when it has a spend report."""
+        return TRACKER_NOTEBOOK in self.pset.notebooks
+
+    def tracker(self, states: Mapping[str, CellState] | None = None) -> Tracker:
+        """The front page's content, from the published tables of the complete reports."""
+        states = self.states() if states is None else states
+        return build_tracker(
+            self.out_dir,
+            list(self.pset.trusts),
+            self.trust_names,
+            {key: state.state == STATE_OK for key, state in states.items()},
+            system_name=f"System total ({len(self.pset.trusts)} trusts)",
+        )
+
+    def write_tracker(self) -> None:
+        """Write the front page's tables (``tracker.csv``, ``tracker.xlsx``) into the pack."""
+        if not self.has_tracker:
+            return
+        about = [
+            ("Pack", str(self.pset.title or self.pset.name)),
+            ("Period end", str(self.pset.period_end)),
+            (
+                "Contents",
+                "One row per trust and a system total; each figure is the one in the "
+                "trust's own report (see index.html).",
+            ),
+            (
+                "Synthetic data",
+                "Switch and PINCER columns say when their data are synthetic "
+                "(switch_data, pincer_data).",
+            ),
+        ]
+        write_tracker(self.out_dir, self.tracker(), about)
+
     def not_available(self, key: str, reason: str) -> None:
         """Record that the data cannot make a report (scheduled first, so old files are gone)."""
         entry = self.reports[key]
@@ -327,13 +367,15 @@ class PackWriter:
             for t, r in self.manifest.get("trusts", {}).items()
             if t in self.pset.trusts
         }
+        states = self.states()
         page = build_index(
             self.manifest,
             list(self.pset.trusts),
             list(self.pset.notebooks),
-            self.states(),
+            states,
             self.trust_names,
             workbooks,
+            front=tracker_html(self.tracker(states)) if self.has_tracker else "",
         )
         atomic_write_text(self.out_dir / INDEX_NAME, page)
         readable(self.out_dir / INDEX_NAME)

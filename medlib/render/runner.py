@@ -307,6 +307,7 @@ def render_pack(
             result.complete = writer.pack_complete()
             manifest["run"]["status"] = "complete" if result.complete else "incomplete"
             manifest["run"]["finished"] = now_iso()
+            writer.write_tracker()
             writer.write()
             shutil.rmtree(out_dir / STAGING_FOLDER, ignore_errors=True)
 
