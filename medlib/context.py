@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -250,13 +251,17 @@ def report_unavailable(
     return None
 
 
-@cache
 def patient_coverage(store: str) -> tuple[str, frozenset[str]] | None:
     """How messages name the store's patient extracts, and the trusts they cover.
 
     Trusts are their successor codes. None when the store holds no patient extract (the
-    synthetic patients stand in). Read once per process.
+    synthetic patients stand in). Read once per process and state of the store.
     """
+    return _patient_coverage(store, _store_state(store))
+
+
+@cache
+def _patient_coverage(store: str, state: tuple[int, int]) -> tuple[str, frozenset[str]] | None:
     from medlib.io.datasets import bundled_store
     from medlib.io.patient_store import patient_streams, patient_trusts
     from medlib.io.store import Store
@@ -288,12 +293,28 @@ class UsageCoverage:
     last_month: pd.Timestamp | None
 
 
-@cache
+def _store_state(store: str) -> tuple[int, int]:
+    """Size and modification time of the store's ingest log: they change at every ingest."""
+    if not store:
+        return (0, 0)
+    try:
+        stat = os.stat(os.path.join(store, "ingest_log.jsonl"))
+    except OSError:
+        return (0, 0)
+    return (stat.st_size, stat.st_mtime_ns)
+
+
 def usage_coverage(store: str) -> UsageCoverage:
     """The trusts and months a store's usage covers (empty ``store`` for the bundled one).
 
-    Read once per process: the renderer asks for every (trust, notebook) of a pack.
+    Read once per process and state of the store: the renderer asks for every (trust,
+    notebook) of a pack, and an ingest in between is seen.
     """
+    return _usage_coverage(store, _store_state(store))
+
+
+@cache
+def _usage_coverage(store: str, state: tuple[int, int]) -> UsageCoverage:
     import duckdb
 
     from medlib.io.datasets import bundled_store

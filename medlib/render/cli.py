@@ -133,6 +133,13 @@ def report(
             console.print(tail, markup=False, highlight=False, soft_wrap=True)
     out.print(summary_table(result))
     out.print(f"Index: {result.index_path}", highlight=False, soft_wrap=True)
+    if result.version is not None:
+        latest = result.output_dir / "latest" / "index.html"
+        out.print(
+            f"Published as {result.version.name}; the latest complete pack: {latest}",
+            highlight=False,
+            soft_wrap=True,
+        )
     if not result.ok:
         raise typer.Exit(EXIT_FAILED)
 

@@ -26,6 +26,7 @@ from typing import Any
 from medlib import __version__
 from medlib.present.disclosure import POLICY
 from medlib.present.outputs import atomic_write_text
+from medlib.render.digest import build_digest, digest_html, digest_markdown
 from medlib.render.excel import read_table_csv, write_workbook
 from medlib.render.execute import TABLES_FOLDER, ReportOutcome
 from medlib.render.index import (
@@ -58,6 +59,7 @@ TRACKER_NOTEBOOK = "spend_trends"
 __all__ = ["STAGING_FOLDER", "PackWriter", "inputs_digest", "readable", "workbook_name"]
 
 INDEX_NAME = "index.html"
+DIGEST_NAME = "digest.md"
 STAGING_FOLDER = ".staging"
 #: Status of a report that left the parameter set while its files are being removed.
 STATUS_REMOVING = "removing"
@@ -119,6 +121,7 @@ class PackWriter:
         self.manifest = manifest
         self.inputs = dict(inputs)
         self.trust_names = dict(trust_names)
+        self.digest_fragment = ""
 
     @property
     def reports(self) -> dict[str, dict[str, Any]]:
@@ -328,6 +331,16 @@ class PackWriter:
             system_name=f"System total ({len(self.pset.trusts)} trusts)",
         )
 
+    def write_digest(self, previous: Path | None) -> None:
+        """Compare the pack with the previous version; write ``digest.md``; show it on top."""
+        digest = build_digest(
+            self.tracker(), self.manifest, previous, self.trust_names, self.pset.store
+        )
+        title = f"{self.pset.title or self.pset.name}, to {self.pset.period_end}"
+        atomic_write_text(self.out_dir / DIGEST_NAME, digest_markdown(digest, title))
+        readable(self.out_dir / DIGEST_NAME)
+        self.digest_fragment = digest_html(digest)
+
     def write_tracker(self) -> None:
         """Write the front page's tables (``tracker.csv``, ``tracker.xlsx``) into the pack."""
         if not self.has_tracker:
@@ -375,7 +388,9 @@ class PackWriter:
             states,
             self.trust_names,
             workbooks,
-            front=tracker_html(self.tracker(states)) if self.has_tracker else "",
+            front=(self.digest_fragment + tracker_html(self.tracker(states)))
+            if self.has_tracker
+            else "",
         )
         atomic_write_text(self.out_dir / INDEX_NAME, page)
         readable(self.out_dir / INDEX_NAME)

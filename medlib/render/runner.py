@@ -56,6 +56,7 @@ from medlib.render.params import (
 )
 from medlib.render.pdf import chromium_for_pdf
 from medlib.render.publish import STAGING_FOLDER, PackWriter, inputs_digest
+from medlib.render.versions import previous_version, publish_version
 
 __all__ = [
     "STATUS_SKIPPED",
@@ -115,6 +116,8 @@ class PackResult:
     jobs: int = 1
     complete: bool = False
     notes: list[str] = field(default_factory=list)
+    #: The version this render published (``versions/<name>``), or None.
+    version: Path | None = None
 
     @property
     def failed(self) -> list[ReportResult]:
@@ -307,8 +310,12 @@ def render_pack(
             result.complete = writer.pack_complete()
             manifest["run"]["status"] = "complete" if result.complete else "incomplete"
             manifest["run"]["finished"] = now_iso()
+            if writer.has_tracker:
+                writer.write_digest(previous_version(out_dir))
             writer.write_tracker()
             writer.write()
+            if result.complete:
+                result.version = publish_version(out_dir, pset.period_end)
             shutil.rmtree(out_dir / STAGING_FOLDER, ignore_errors=True)
 
     order = {key: i for i, key in enumerate(selected)}
