@@ -20,7 +20,8 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -58,6 +59,7 @@ __all__ = [
     "PolyAudit",
     "SharedFlags",
     "acb_table",
+    "data_quality_table",
     "audit_from_tables",
     "build",
     "census_for",
@@ -112,6 +114,7 @@ class PolyAudit:
     pincer_flags: pd.DataFrame
     source: str
     synthetic: bool
+    rows: tuple[tuple[str, int, int, int], ...] = ()
 
     @property
     def organisations(self) -> list[str]:
@@ -208,6 +211,8 @@ class SharedFlags:
     pincer_flags: pd.DataFrame
     source: str
     synthetic: bool
+    #: ``(table, rows read, accepted, quarantined)`` of a real extract; empty for synthetic.
+    rows: tuple[tuple[str, int, int, int], ...] = ()
 
 
 @pack_cached
@@ -227,8 +232,14 @@ def shared_flags(
     if patient_data_dir:
         from medlib.io.patients import read_patient_folder
 
-        tables = read_patient_folder(patient_data_dir).tables
+        folder = read_patient_folder(patient_data_dir)
+        tables = folder.tables
         source, synthetic = "patient extract", False
+        rows = tuple(
+            (name, r.summary.rows_read, r.summary.rows_accepted, r.summary.rows_quarantined)
+            for name, r in folder.results.items()
+        )
+        return replace(_flags(tables, census, min_age, max_age, source, synthetic), rows=rows)
     else:
         from medlib.synthetic.patients import generate_patients
 
@@ -266,9 +277,27 @@ def store_flags(
     source = Store(store) if store else bundled_store()
     tables = read_patient_store(source, [name for name, _ in extracts])
     names = ", ".join(name for name, _ in extracts)
-    return _flags(
+    flags = _flags(
         tables, census, min_age, max_age, f"patient extract in the store ({names})", False
     )
+    return replace(flags, rows=_store_rows(source, [name for name, _ in extracts]))
+
+
+def _store_rows(store: Any, streams: list[str]) -> tuple[tuple[str, int, int, int], ...]:
+    """Rows read, accepted and quarantined per table, from the ingest log of each extract."""
+    log = store.log()
+    if log.empty or "rows_by_table" not in log:
+        return ()
+    totals: dict[str, list[int]] = {}
+    for stream in streams:
+        entries = log[(log["table"] == "patients") & (log["stream"] == stream)]
+        if entries.empty:
+            continue
+        for table, counts in dict(entries["rows_by_table"].iloc[-1]).items():
+            kept = totals.setdefault(table, [0, 0, 0])
+            for i, n in enumerate(counts):
+                kept[i] += int(n)
+    return tuple((t, *counts) for t, counts in totals.items())
 
 
 def _fingerprint(folder: str) -> tuple:
@@ -364,6 +393,7 @@ def _audit(
         pincer_flags=flags.pincer_flags,
         source=flags.source,
         synthetic=flags.synthetic,
+        rows=flags.rows,
     )
 
 
@@ -421,7 +451,41 @@ def data_statement(audit: PolyAudit) -> str:
         f"Census date {audit.census_date.date()}; patients aged {audit.min_age}-{audit.max_age}. "
         f"{audit.organisation_name} ({audit.organisation}): {_count_phrase(mine)} patients; "
         f"all {len(audit.organisations)} organisations together: {_count_phrase(len(pats))} "
-        f"patients.\n\nSmall numbers: {disclosure.POLICY}"
+        f"patients.{_rows_sentence(audit)}\n\nSmall numbers: {disclosure.POLICY}"
+    )
+
+
+def _rows_sentence(audit: PolyAudit) -> str:
+    """Every row of the extract accounted for: read = accepted + quarantined, per table."""
+    if not audit.rows:
+        return ""
+    parts = [
+        f"{table} {_count_phrase(read)} rows read, {_count_phrase(accepted)} accepted, "
+        f"{_count_phrase(quarantined)} quarantined"
+        for table, read, accepted, quarantined in audit.rows
+    ]
+    return (
+        "\n\nRows of the extract (small-number rule applied): " + "; ".join(parts) + ". "
+        "Quarantined rows, with the reason for each, are in the quarantine files, for analysts."
+    )
+
+
+def data_quality_table(audit: PolyAudit) -> pd.DataFrame:
+    """Table ``poly_data_quality``: rows read, accepted and quarantined per patient table.
+
+    Empty for synthetic patients. Every count follows the small-number rule.
+    """
+    return pd.DataFrame(
+        [
+            {
+                "table": table,
+                "rows_read": disclosure.disclose_count(read),
+                "rows_accepted": disclosure.disclose_count(accepted),
+                "rows_quarantined": disclosure.disclose_count(quarantined),
+            }
+            for table, read, accepted, quarantined in audit.rows
+        ],
+        columns=["table", "rows_read", "rows_accepted", "rows_quarantined"],
     )
 
 
@@ -863,6 +927,8 @@ class AuditReport(Report):
             "poly_pincer": pincer_table(audit),
             "poly_pincer_funnel": pincer_funnel_table(audit, FUNNEL_INDICATOR),
         }
+        if audit.rows:
+            tables["poly_data_quality"] = data_quality_table(audit)
         for name, table in tables.items():
             assert_lead_facing(name, table)
         return tables

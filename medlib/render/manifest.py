@@ -35,6 +35,7 @@ __all__ = [
     "file_sha256",
     "files_intact",
     "git_commit",
+    "read_files_digest",
     "store_record",
     "is_complete",
     "load_manifest",
@@ -87,6 +88,30 @@ def bundled_data_files(folders: Iterable[Path] = (DATA_DIR, REFERENCE_DIR)) -> l
                 if p.is_file() and p.suffix.lower() in DATA_SUFFIXES and not p.name.startswith(".")
             ]
     return sorted(files)
+
+
+#: Report parameters that name a folder of files the report reads.
+FOLDER_PARAMETERS = ("patient_data_dir",)
+
+
+def read_files_digest(values: Mapping[str, Any]) -> str:
+    """One digest of every file in the folders a report's parameters name (empty for none).
+
+    The bundled data and the store are covered by the pack's data records; this covers a
+    folder such as ``patient_data_dir``, so ``--resume`` re-renders a report whose patient
+    files changed.
+    """
+    digest = hashlib.sha256()
+    found = False
+    for name in FOLDER_PARAMETERS:
+        folder = values.get(name)
+        if not folder or not Path(str(folder)).is_dir():
+            continue
+        for path in sorted(Path(str(folder)).rglob("*")):
+            if path.is_file():
+                found = True
+                digest.update(f"{name}:{path.relative_to(folder)}:{file_sha256(path)}\n".encode())
+    return digest.hexdigest() if found else ""
 
 
 def store_record(store: Path) -> dict[str, Any]:

@@ -41,6 +41,7 @@ from medlib.render.manifest import (
     load_manifest,
     new_manifest,
     now_iso,
+    read_files_digest,
     report_key,
     store_record,
 )
@@ -222,7 +223,9 @@ def render_pack(
         for nb in pset.notebooks
     }
     inputs = {
-        key: inputs_digest(values, specs[key.split("/", 1)[1]].sha256, data_sha)
+        key: inputs_digest(
+            values, specs[key.split("/", 1)[1]].sha256, data_sha + read_files_digest(values)
+        )
         for key, values in parameters.items()
     }
 
