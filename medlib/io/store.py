@@ -9,9 +9,11 @@ A store is a folder::
                                          rows read / accepted / quarantined, time, medlib version
       quarantine/<file>.<sha>.quarantine.csv   every rejected row, with file, line and reason
 
-Rows come in through :func:`ingest`, which reads each file with the project's validating
-reader (:func:`medlib.io.usage.read_usage`: every row read is accepted or quarantined with a
-reason). Each file belongs to a *stream* (the published national SCMD files are the stream
+Rows come in through :func:`ingest`, which reads each file with the project's validating reader
+(:func:`medlib.io.usage.read_usage`: every row read is accepted or quarantined with a reason);
+CSV files (plain or gzip-compressed) take a vectorised path that gives exactly that reader's
+rows, reasons and summary (``medlib.io._usage_fast``), and the next files are read while one is
+written. Each file belongs to a *stream* (the published national SCMD files are the stream
 ``scmd``; an extract is its own stream, named after the file) and has a *release* taken from its
 name: ``final`` > ``provisional`` > ``wip`` > ``unclassified``. For each month a file covers,
 its rows replace that stream's rows of the month, unless the store already holds a higher
@@ -36,14 +38,18 @@ import json
 import os
 import re
 import uuid
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from medlib import __version__
@@ -78,6 +84,8 @@ _META_KEY = b"medlib"
 _RELEASE = re.compile(r"(?:^|[_\-. ])(final|provisional|wip)(?=$|[_\-. ])", re.IGNORECASE)
 _MONTH_TOKEN = re.compile(r"(?:^|[_\-. ])(\d{4}-?\d{2})(?=$|[_\-. ])")
 _SUFFIXES = (".csv.gz", ".csv", ".parquet", ".pq", ".gz")
+#: Files read and validated at once ahead of the one being written (the machines have two cores).
+_READ_AHEAD = 2
 
 USAGE_SCHEMA = pa.schema(
     [
@@ -225,14 +233,6 @@ def stream_name(name: str) -> str:
     base = _MONTH_TOKEN.sub("_", base)
     base = re.sub(r"[^a-z0-9]+", "_", base).strip("_")
     return base or "usage"
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _now() -> str:
@@ -427,10 +427,14 @@ def _append_log(path: Path, entry: dict) -> None:
         os.fsync(handle.fileno())
 
 
-def _to_arrow(frame: pd.DataFrame, streams: dict[str, StreamInfo], spec: TableSpec) -> pa.Table:
+def _frame_to_arrow(frame: pd.DataFrame, spec: TableSpec) -> pa.Table:
     out = frame.copy()
     out[spec.month_column] = pd.to_datetime(out[spec.month_column]).dt.date
     table = pa.Table.from_pandas(out[spec.schema.names], schema=spec.schema, preserve_index=False)
+    return table.replace_schema_metadata(None)
+
+
+def _with_streams(table: pa.Table, streams: dict[str, StreamInfo]) -> pa.Table:
     meta = {"streams": {k: asdict(v) for k, v in sorted(streams.items())}, "format": 1}
     return table.replace_schema_metadata({_META_KEY: json.dumps(meta).encode()})
 
@@ -473,33 +477,74 @@ def ingest(
     """
     spec = _spec(table)
     store = store if isinstance(store, Store) else Store(store, create=True)
+    paths = [Path(f) for f in files]
+    known = None if known_trusts is None else frozenset(known_trusts)
     results = []
-    with store._locked():
+    with store._locked(), ThreadPoolExecutor(max_workers=_READ_AHEAD) as readers:
         store._recover()
-        for path in map(Path, files):
-            results.append(_ingest_one(store, spec, path, stream, known_trusts))
+        # Reading and validating a file needs nothing of the store, so the next files are read
+        # while this one is written (every core at work); files still change the store one at
+        # a time and in order, and a file that cannot be read stops the ingest at that file.
+        ahead: deque[Future[_Loaded]] = deque()
+        try:
+            for i in range(len(paths)):
+                while len(ahead) < _READ_AHEAD and i + len(ahead) < len(paths):
+                    ahead.append(readers.submit(_load, spec, paths[i + len(ahead)], stream, known))
+                results.append(_ingest_one(store, spec, ahead.popleft().result()))
+        except BaseException:
+            for pending in ahead:
+                pending.cancel()  # files after the failure are not read (one may be under way)
+            raise
     return results
 
 
-def _ingest_one(
-    store: Store,
-    spec: TableSpec,
-    path: Path,
-    stream: str | None,
-    known_trusts: Iterable[str] | None,
-) -> IngestResult:
-    # The validating readers (and pandera with them) load only when something is ingested,
-    # so reports that only read the store start without them.
-    from medlib.io.hcd_activity import read_hcd_activity
-    from medlib.io.usage import read_usage
+@dataclass
+class _Loaded:
+    """One file read and validated, its accepted rows split by month, ready to store."""
 
-    sha = _sha256(path) if path.is_file() else ""
-    release = release_type(path.name)
+    path: Path
+    sha256: str
+    stream: str
+    release: str
+    summary: LoadSummary
+    quarantine: pd.DataFrame
+    months: list[tuple[str, pa.Table]]
+    #: Whether each month's rows are already in the order the month file keeps them.
+    in_order: bool
+
+
+def _load(
+    spec: TableSpec, path: Path, stream: str | None, known_trusts: frozenset[str] | None
+) -> _Loaded:
+    # Read once: the bytes are hashed and, for a CSV, parsed from memory.
+    blob = path.read_bytes() if path.is_file() else None
+    sha = hashlib.sha256(blob).hexdigest() if blob is not None else ""
     name = stream or stream_name(path.name)
-    reader = read_usage if spec.name == "usage" else read_hcd_activity
-    loaded = reader(path, known_trusts)
-    data = loaded.data
-    data["source"] = name
+    release = release_type(path.name)
+    # The validating readers load only when something is ingested, so reports that only read
+    # the store start without them.
+    if spec.name == "usage":
+        from medlib.io._usage_fast import load_usage, month_slices
+
+        usage = load_usage(path, known_trusts, blob=blob, source=name)
+        months = list(month_slices(usage.data, spec.month_column))
+        return _Loaded(path, sha, name, release, usage.summary, usage.quarantine, months, True)
+    from medlib.io.hcd_activity import read_hcd_activity
+
+    result = read_hcd_activity(path, known_trusts)
+    frame = result.data
+    frame["source"] = name
+    table = _frame_to_arrow(frame, spec)
+    periods = pd.to_datetime(frame[spec.month_column]).dt.to_period("M").to_numpy()
+    months = [
+        (f"{period:%Y-%m}", table.take(pa.array(np.flatnonzero(periods == period))))
+        for period in sorted(set(periods))
+    ]
+    return _Loaded(path, sha, name, release, result.summary, result.quarantine, months, False)
+
+
+def _ingest_one(store: Store, spec: TableSpec, loaded: _Loaded) -> IngestResult:
+    path, sha, name, release = loaded.path, loaded.sha256, loaded.stream, loaded.release
     result = IngestResult(str(path), sha, name, release, loaded.summary)
     if len(loaded.quarantine):
         folder = store.root / "quarantine"
@@ -511,9 +556,7 @@ def _ingest_one(
     swaps: list[tuple[Path, Path]] = []
     ingested_at = _now()
     try:
-        months = pd.to_datetime(data[spec.month_column]).dt.to_period("M")
-        for period, rows in data.groupby(months, sort=True):
-            month = f"{period:%Y-%m}"
+        for month, rows in loaded.months:
             streams = store.streams(month, spec.name)
             there = streams.get(name)
             if there is not None and there.sha256 == sha:
@@ -530,12 +573,10 @@ def _ingest_one(
                 )
                 continue
             target = store.partition(month, spec.name)
-            others = store.read(spec.name, [month]) if target.exists() else _empty(spec)
-            others = others[others["source"] != name]
-            streams[name] = StreamInfo(name, release, path.name, sha, len(rows), ingested_at)
-            merged = pd.concat([others, rows[spec.schema.names]], ignore_index=True)
-            merged = merged.sort_values([*spec.sort, "source"], kind="stable")
-            staged = _write_staged(target.parent, _to_arrow(merged, streams, spec))
+            others = _other_streams(target, streams, name, spec)
+            streams[name] = StreamInfo(name, release, path.name, sha, rows.num_rows, ingested_at)
+            merged = _merged(others, rows.cast(spec.schema), spec, loaded.in_order)
+            staged = _write_staged(target.parent, _with_streams(merged, streams))
             swaps.append((staged, target))
             detail = "" if there is None else f"was the {there.release} release from {there.file}"
             result.months.append(
@@ -566,6 +607,30 @@ def _ingest_one(
         }
         store._commit(swaps, entry)
     return result
+
+
+def _other_streams(
+    target: Path, streams: dict[str, StreamInfo], name: str, spec: TableSpec
+) -> pa.Table | None:
+    """The rows of a month file that other streams than ``name`` hold; None if there are none.
+
+    A month file whose metadata names only this stream is not read: all its rows are
+    replaced.
+    """
+    if not target.exists() or (streams and set(streams) <= {name}):
+        return None
+    rows = pq.read_table(target, schema=spec.schema).replace_schema_metadata(None)
+    rows = rows.filter(pc.not_equal(rows.column("source"), name))
+    return rows if rows.num_rows else None
+
+
+def _merged(others: pa.Table | None, rows: pa.Table, spec: TableSpec, in_order: bool) -> pa.Table:
+    """A month's rows: other streams' rows, then this stream's, sorted as month files are."""
+    keys = [(c, "ascending") for c in dict.fromkeys([*spec.sort, "source"])]
+    if others is None:
+        return rows if in_order else rows.sort_by(keys)
+    # A stable sort, so rows equal on every key keep their order: the other streams' first.
+    return pa.concat_tables([others, rows]).sort_by(keys)
 
 
 @dataclass

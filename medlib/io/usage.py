@@ -38,7 +38,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from medlib.errors import MedlibError
-from medlib.io.schemas import USAGE_COLUMNS, USAGE_SCHEMA
 from medlib.reference.trusts import normalise_codes
 
 __all__ = [
@@ -137,6 +136,19 @@ _DATE_PATTERNS = (
 _CODE = re.compile(r"^\d{6,20}$")
 _ODS = re.compile(r"^[A-Z0-9]{3,5}$")
 _OTHER_DELIMITERS = (";", "\t", "|")
+#: Quarantine reasons of the row checks that are fixed texts. The vectorised ingest path
+#: (:mod:`medlib.io._usage_fast`) gives the same reasons, so both take them from here.
+_REASONS = {
+    "missing_trust": "missing trust code",
+    "malformed_trust": "malformed trust code",
+    "unknown_trust": "unknown trust code (not in the trust reference or its predecessors)",
+    "missing_vmp": "missing VMP code",
+    "malformed_vmp": "malformed VMP code (expected a dm+d id of digits, read as text)",
+    "missing_quantity": "missing quantity",
+    "bad_quantity": "non-numeric quantity",
+    "bad_cost": "non-numeric cost",
+    "negative_cost": "negative cost without a negative quantity (a return has both negative)",
+}
 
 
 class UnusableFileError(MedlibError, ValueError):
@@ -322,42 +334,66 @@ def _read_csv_text(path: Path) -> tuple[pd.DataFrame, list[int], list[dict[str, 
 
 
 def _read_csv_fast(path: Path) -> tuple[pd.DataFrame, list[int], list[dict[str, str]]] | None:
-    """Vectorised read for the common case; None when line numbers would not be exact.
+    """Vectorised read for the common case; None when line numbers would not be exact."""
+    with path.open("rb") as handle:
+        blob = handle.read()
+    table = _read_csv_arrow(path, blob)
+    if table is None:
+        return None
+    frame = table.to_pandas()
+    return frame, list(range(2, len(frame) + 2)), []
+
+
+def _read_csv_arrow(
+    source: Path | pa.Buffer, blob: bytes, *, check_utf8: bool = True
+) -> pa.Table | None:
+    """Every field of a CSV as Arrow text, the header as names; None if lines would not be exact.
 
     The fast reader cannot say which physical line a row came from when the file has blank
     lines, fields with embedded newlines, or rows with the wrong number of fields; Arrow's CSV
     parser refuses such files (or the line count gives them away) and they go through the exact
-    reader instead.
+    reader instead. ``source`` is what Arrow reads (the file, or ``blob`` already in memory) and
+    ``blob`` the file's bytes; ``check_utf8`` False skips Arrow's check of every field, for a
+    caller that has checked the whole file.
     """
     import pyarrow.csv as pacsv
 
-    with path.open("rb") as handle:
-        blob = handle.read()
-    physical_lines = blob.count(b"\n") + (0 if blob.endswith(b"\n") else 1)
-    header = next(csv.reader([blob.decode("utf-8-sig").split("\n", 1)[0].rstrip("\r")]))
+    newlines = int(np.count_nonzero(np.frombuffer(blob, dtype=np.uint8) == ord("\n")))
+    physical_lines = newlines + (0 if blob.endswith(b"\n") else 1)
+    end = blob.find(b"\n")
+    # The first line alone is decoded: a newline byte is never part of a longer UTF-8 character.
+    first = (blob if end < 0 else blob[:end]).decode("utf-8-sig")
+    header = next(csv.reader([first.rstrip("\r")]))
     header = [h.strip() for h in header]
     if len(set(header)) != len(header):
         return None  # let the exact reader name the repeated columns
     try:
         table = pacsv.read_csv(
-            path,
+            source,
             read_options=pacsv.ReadOptions(column_names=header, skip_rows=1),
             parse_options=pacsv.ParseOptions(ignore_empty_lines=False),
             convert_options=pacsv.ConvertOptions(
                 column_types={h: pa.string() for h in header},
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
+                check_utf8=check_utf8,
             ),
         )
     except (pa.ArrowInvalid, UnicodeDecodeError):
         return None
     if physical_lines != table.num_rows + 1:
         return None
-    frame = table.to_pandas()
-    if len(frame) and (frame == "").all(axis=1).any():
-        return None  # blank lines are not rows; the exact reader skips them
+    if table.num_rows and table.num_columns:
+        import pyarrow.compute as pc
 
-    return frame, list(range(2, len(frame) + 2)), []
+        # Blank lines are not rows; the exact reader skips them.
+        empty = [pc.equal(table.column(i), "") for i in range(table.num_columns)]
+        all_empty = empty[0]
+        for other in empty[1:]:
+            all_empty = pc.and_(all_empty, other)
+        if pc.any(all_empty).as_py():
+            return None
+    return table
 
 
 def _read_csv_exact(path: Path) -> tuple[pd.DataFrame, list[int], list[dict[str, str]]]:
@@ -587,6 +623,10 @@ def read_usage(
         UnusableFileError: The file is empty, not UTF-8, uses another delimiter, is not a
             readable table or lacks required columns.
     """
+    # pandera loads with the first read, not with the module: the vectorised ingest path
+    # uses this module's checks without it.
+    from medlib.io.schemas import USAGE_COLUMNS, USAGE_SCHEMA
+
     path = Path(path)
     if path.suffix.lower() == ".gz":
         return _read_gzip_usage(path, known_trusts)
@@ -615,34 +655,22 @@ def read_usage(
 
     trust = normalise_codes(text["trust_code"])
     trust_ok = _matches(trust, _ODS)
-    add("trust_code", trust == "", "missing trust code")
-    add("trust_code", (trust != "") & ~trust_ok, "malformed trust code")
-    add(
-        "trust_code",
-        (trust != "") & trust_ok & ~trust.isin(known),
-        "unknown trust code (not in the trust reference or its predecessors)",
-    )
+    add("trust_code", trust == "", _REASONS["missing_trust"])
+    add("trust_code", (trust != "") & ~trust_ok, _REASONS["malformed_trust"])
+    add("trust_code", (trust != "") & trust_ok & ~trust.isin(known), _REASONS["unknown_trust"])
 
     vmp = text["vmp_code"].str.strip()
-    add("vmp_code", vmp == "", "missing VMP code")
-    add(
-        "vmp_code",
-        (vmp != "") & ~_matches(vmp, _CODE),
-        "malformed VMP code (expected a dm+d id of digits, read as text)",
-    )
+    add("vmp_code", vmp == "", _REASONS["missing_vmp"])
+    add("vmp_code", (vmp != "") & ~_matches(vmp, _CODE), _REASONS["malformed_vmp"])
 
     quantity, q_blank, q_bad = parse_numbers(text["quantity"])
-    add("quantity", q_blank, "missing quantity")
-    add("quantity", q_bad, "non-numeric quantity")
+    add("quantity", q_blank, _REASONS["missing_quantity"])
+    add("quantity", q_bad, _REASONS["bad_quantity"])
 
     if "cost_gbp" in text:
         cost, c_blank, c_bad = parse_numbers(text["cost_gbp"])
-        add("cost_gbp", c_bad, "non-numeric cost")
-        add(
-            "cost_gbp",
-            ~c_bad & (cost < 0) & ~(quantity < 0),
-            "negative cost without a negative quantity (a return has both negative)",
-        )
+        add("cost_gbp", c_bad, _REASONS["bad_cost"])
+        add("cost_gbp", ~c_bad & (cost < 0) & ~(quantity < 0), _REASONS["negative_cost"])
     else:
         cost = pd.Series(np.nan, index=raw.index, dtype="float64")
 
@@ -666,27 +694,14 @@ def read_usage(
         }
     )
 
-    # Duplicate keys: identical repeats keep the first; conflicting values keep none, because
-    # there is no way to know which one is right.
     ok = first_reason == ""
-    key = ["year_month", "trust_code", "vmp_code"]
     valid = candidate[ok]
-    dup_any = valid.duplicated(key, keep=False)
+    dup_any = valid.duplicated(_DUPLICATE_KEY, keep=False)
     if dup_any.any():
-        groups = valid[dup_any].assign(_line=line_numbers[dup_any[dup_any].index])
-        for _, group in groups.groupby(key, sort=False):
-            values = group[["quantity", "cost_gbp"]].astype("float64")
-            identical = (values.nunique(dropna=False) <= 1).all()
-            first_line = int(group["_line"].iloc[0])
-            if identical:
-                for idx in group.index[1:]:
-                    first_reason[idx] = f"duplicate row (same key and values as line {first_line})"
-                    first_column[idx] = mapping["vmp_code"]
-            else:
-                lines_txt = ", ".join(str(int(x)) for x in group["_line"])
-                for idx in group.index:
-                    first_reason[idx] = f"duplicate key with a different value (lines {lines_txt})"
-                    first_column[idx] = mapping["quantity"]
+        repeated = valid[dup_any].assign(_line=line_numbers[dup_any[dup_any].index])
+        for idx, (reason, canon) in _duplicate_reasons(repeated).items():
+            first_reason[idx] = reason
+            first_column[idx] = mapping[canon]
 
     ok = first_reason == ""
     bad = ~ok
@@ -732,6 +747,38 @@ def read_usage(
         reasons=reason_counts(quarantine),
     )
     return LoadResult(data=data, quarantine=quarantine, summary=summary)
+
+
+#: The columns no two accepted rows of a file share.
+_DUPLICATE_KEY = ["year_month", "trust_code", "vmp_code"]
+
+
+def _duplicate_reasons(repeated: pd.DataFrame) -> dict[Any, tuple[str, str]]:
+    """The quarantine reason and canonical column of each row whose key another row repeats.
+
+    Identical repeats keep the first; conflicting values keep none, because there is no way to
+    know which one is right.
+
+    Args:
+        repeated: Valid rows whose :data:`_DUPLICATE_KEY` is not unique, in file order, with
+            their ``quantity``, ``cost_gbp`` and physical line (``_line``).
+
+    Returns:
+        Row label -> (reason, canonical column) for every row to quarantine.
+    """
+    out: dict[Any, tuple[str, str]] = {}
+    for _, group in repeated.groupby(_DUPLICATE_KEY, sort=False):
+        values = group[["quantity", "cost_gbp"]].astype("float64")
+        identical = (values.nunique(dropna=False) <= 1).all()
+        first_line = int(group["_line"].iloc[0])
+        if identical:
+            for idx in group.index[1:]:
+                out[idx] = (f"duplicate row (same key and values as line {first_line})", "vmp_code")
+        else:
+            lines_txt = ", ".join(str(int(x)) for x in group["_line"])
+            for idx in group.index:
+                out[idx] = (f"duplicate key with a different value (lines {lines_txt})", "quantity")
+    return out
 
 
 def _read_gzip_usage(path: Path, known_trusts: Iterable[str] | None) -> LoadResult:
