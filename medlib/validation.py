@@ -17,7 +17,7 @@ from medlib.errors import InputError, MissingColumnsError
 
 __all__ = ["parse_month", "require_columns", "require_frame", "require_numeric"]
 
-_MONTH = re.compile(r"^(\d{4})-(\d{2})(?:-01)?$")
+_MONTH = re.compile(r"^([0-9]{4})-([0-9]{2})(?:-01)?$")
 
 
 def require_frame(obj: object, what: str) -> pd.DataFrame:

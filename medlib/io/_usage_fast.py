@@ -35,6 +35,7 @@ import pyarrow.compute as pc
 
 from medlib.io.usage import (
     _CODE,
+    _CONTROL,
     _ODS,
     _OTHER_DELIMITERS,
     _REASONS,
@@ -292,6 +293,14 @@ def _read(
         failed = _then(failed, c_failed)
     else:
         cost = np.full(raw.num_rows, np.nan)
+    for canon, check in (("vmp_name", "control_name"), ("unit", "control_unit")):
+        if canon in mapping:
+            names = _Distinct(raw.column(mapping[canon]))
+            text_u = names.text.to_numpy(dtype=object, na_value="")
+            control = np.fromiter(
+                (bool(_CONTROL.search(v)) for v in text_u), dtype=bool, count=len(text_u)
+            )
+            failed = _then(failed, names.rows(_first((control, check))))
 
     # The accepted rows in the order the store keeps a month (by the text of the canonical
     # codes), found with their key, which also shows any key that two rows share.
@@ -375,6 +384,8 @@ _CHECKS = (
     ("quantity", "bad_quantity"),
     ("cost_gbp", "bad_cost"),
     ("cost_gbp", "negative_cost"),
+    ("vmp_name", "control_name"),
+    ("unit", "control_unit"),
 )
 _CHECK = {"year_month": 1} | {reason: n for n, (_, reason) in enumerate(_CHECKS, start=1) if reason}
 

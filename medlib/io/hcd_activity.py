@@ -49,7 +49,7 @@ HCD_COLUMNS = [
 OPTIONAL_COLUMNS = {"indication", "cost_gbp"}
 ODS_PATTERN = r"^[A-Z0-9]{3,5}$"
 #: A trailing UTC offset or "Z" on a timestamp (the local date is kept).
-_TIMEZONE = r"(?:[Zz]|[+-]\d{2}:?\d{2})$"
+_TIMEZONE = r"(?:[Zz]|[+-][0-9]{2}:?[0-9]{2})$"
 
 HCD_ACTIVITY_SCHEMA = pa.DataFrameSchema(
     {

@@ -58,11 +58,12 @@ __all__ = [
 FILE_STEMS = ("patients", "medications", "conditions", "tests")
 _PATIENT_ID = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
 _ODS = re.compile(r"^[A-Z0-9]{3,5}$")
-_DMD = re.compile(r"^\d{6,20}$")
-_SNOMED = re.compile(r"^\d{6,18}$")
-_BNF = re.compile(r"^\d{2}[0-9A-Z]{5,13}$")
-_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
-_UK = re.compile(r"^(\d{2})/(\d{2})/(\d{4})$")
+# ASCII digits only; SNOMED CT and dm+d ids never start with 0.
+_DMD = re.compile(r"^[1-9][0-9]{5,19}$")
+_SNOMED = re.compile(r"^[1-9][0-9]{5,17}$")
+_BNF = re.compile(r"^[0-9]{2}[0-9A-Z]{5,13}$")
+_ISO = re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})$")
+_UK = re.compile(r"^([0-9]{2})/([0-9]{2})/([0-9]{4})$")
 _SEX = {
     "F": "F",
     "FEMALE": "F",
@@ -273,7 +274,7 @@ def _patients_rows(raw: pd.DataFrame, checks: _Checks, ctx: dict) -> pd.DataFram
 def _medications_rows(raw: pd.DataFrame, checks: _Checks, ctx: dict) -> pd.DataFrame:
     pid = _check_patient_id(raw, checks, ctx["patient_ids"])
     dmd = _check_code(
-        raw, checks, "dmd_code", _DMD, "dm+d code", "expected a dm+d id of digits, read as text"
+        raw, checks, "dmd_code", _DMD, "dm+d code", "expected a dm+d id: 6-20 ASCII digits, not starting with 0"
     )
     bnf = _optional_text(raw, "bnf_code")
     bnf_upper = bnf.map(lambda v: v.upper() if isinstance(v, str) else None)

@@ -129,11 +129,15 @@ OPTIONAL_SOURCE_COLUMNS = {
 }
 
 _DATE_PATTERNS = (
-    (re.compile(r"^(\d{4})-(\d{2})-(\d{2})$"), True),
-    (re.compile(r"^(\d{4})-(\d{2})$"), False),
-    (re.compile(r"^(\d{4})(\d{2})$"), False),
+    (re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})$"), True),
+    (re.compile(r"^([0-9]{4})-([0-9]{2})$"), False),
+    (re.compile(r"^([0-9]{4})([0-9]{2})$"), False),
 )
-_CODE = re.compile(r"^\d{6,20}$")
+# ASCII digits only (\d would take Arabic-Indic or full-width digits too), compared as text;
+# dm+d ids never start with 0, so "0123" is refused rather than read as a second product.
+_CODE = re.compile(r"^[1-9][0-9]{5,19}$")
+#: Control characters (NUL included) that have no place in a product name or unit.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _ODS = re.compile(r"^[A-Z0-9]{3,5}$")
 _OTHER_DELIMITERS = (";", "\t", "|")
 #: Quarantine reasons of the row checks that are fixed texts. The vectorised ingest path
@@ -143,11 +147,15 @@ _REASONS = {
     "malformed_trust": "malformed trust code",
     "unknown_trust": "unknown trust code (not in the trust reference or its predecessors)",
     "missing_vmp": "missing VMP code",
-    "malformed_vmp": "malformed VMP code (expected a dm+d id of digits, read as text)",
+    "malformed_vmp": (
+        "malformed VMP code (expected a dm+d id: 6-20 ASCII digits, not starting with 0)"
+    ),
     "missing_quantity": "missing quantity",
     "bad_quantity": "non-numeric quantity",
     "bad_cost": "non-numeric cost",
     "negative_cost": "negative cost without a negative quantity (a return has both negative)",
+    "control_name": "control character (such as NUL) in the product name",
+    "control_unit": "control character (such as NUL) in the unit",
 }
 
 
@@ -572,10 +580,11 @@ def _parse_unique_months(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     return parsed, reason
 
 
-def _matches(values: pd.Series, pattern: re.Pattern[str]) -> pd.Series:
-    """Whether each value fully matches ``pattern``, testing each distinct value once."""
+def _matches(values: pd.Series, pattern: re.Pattern[str], search: bool = False) -> pd.Series:
+    """Whether each value matches ``pattern`` (anywhere, with ``search``), each distinct once."""
     uniques = values.unique()
-    hits = {u for u in uniques if isinstance(u, str) and pattern.match(u)}
+    test = pattern.search if search else pattern.match
+    hits = {u for u in uniques if isinstance(u, str) and test(u)}
     return values.isin(hits)
 
 
@@ -673,6 +682,9 @@ def read_usage(
         add("cost_gbp", ~c_bad & (cost < 0) & ~(quantity < 0), _REASONS["negative_cost"])
     else:
         cost = pd.Series(np.nan, index=raw.index, dtype="float64")
+    add("vmp_name", _matches(text["vmp_name"], _CONTROL, search=True), _REASONS["control_name"])
+    if "unit" in text:
+        add("unit", _matches(text["unit"], _CONTROL, search=True), _REASONS["control_unit"])
 
     first_reason = pd.Series("", index=raw.index, dtype=object)
     first_column = pd.Series("", index=raw.index, dtype=object)

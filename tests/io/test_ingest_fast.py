@@ -223,13 +223,13 @@ def test_the_stores_unit_dose_gzip_file(tmp_path):
     assert_same_as_reference(broken, fast=False)
 
 
-def test_the_killed_ingests_year_of_leading_zero_codes(tmp_path):
+def test_the_killed_ingests_year_of_files(tmp_path):
     trusts = ["RTD", "RR7", "RTF", "R0B", "RXP", "RVW", "RTR", "RNN"]
     lines = [test_store.PUBLISHED]
     for month in pd.period_range("2023-05", "2024-04", freq="M"):
         for i in range(2_000):
             lines.append(
-                f"{month:%Y%m},{trusts[i % 8]},{3971941100000 + i:017d},Product {i},1,unit,1,1"
+                f"{month:%Y%m},{trusts[i % 8]},{39719411000001000 + i},Product {i},1,unit,1,1"
             )
     assert_same_as_reference(write(tmp_path, "scmd_final_big.csv", "\n".join(lines) + "\n"))
 
@@ -323,6 +323,18 @@ CASES = {
         row(name="\u00a0Lithium \u2013 400\u00a0mg\u2003", unit="\u00b5g", trust="RXP"),
         row(name="  ", unit=" ", trust="RVW"),
         row(trust="\u0280TD", vmp="7654321"),
+        row(vmp="\uff11\uff12\uff13\uff14\uff15\uff16\uff17", trust="RTR"),
+        row(trust="\uff32\uff34\uff24", vmp="2234567"),
+    ],
+    "control characters": [
+        row(name="Lithium\x00 400mg", trust="RTD"),
+        row(unit="tab\x01let", trust="RR7"),
+        row(name="Lithium\t400mg", trust="RTF"),
+        row(name="Lithium\x7f", trust="R0B", quantity="x"),
+    ],
+    "leading zero beside the same code": [
+        row(vmp="0123456789", trust="RTD"),
+        row(vmp="123456789", trust="RTD"),
     ],
     "quoted fields": [
         '"202405","RTD","36040211000001104","Lithium, 400mg","428673006","tablet","10","1.5"',

@@ -263,13 +263,13 @@ ROWS = [
         "medications",
         "p2,3.21745E+08,Amitriptyline,,2023-01-01,",
         "dmd_code",
-        "malformed dm+d code (looks like a number mangled by a spreadsheet; expected a dm+d id of digits, read as text)",
+        "malformed dm+d code (looks like a number mangled by a spreadsheet; expected a dm+d id: 6-20 ASCII digits, not starting with 0)",
     ),
     (
         "medications",
         "p2,ABC123,Amitriptyline,,2023-01-01,",
         "dmd_code",
-        "malformed dm+d code (expected a dm+d id of digits, read as text)",
+        "malformed dm+d code (expected a dm+d id: 6-20 ASCII digits, not starting with 0)",
     ),
     (
         "medications",

@@ -175,7 +175,7 @@ def test_an_ingest_killed_mid_write_leaves_the_store_as_it_was(tmp_path, months)
     for month in pd.period_range("2023-05", "2024-04", freq="M"):
         for i in range(20_000):
             lines.append(
-                f"{month:%Y%m},{trusts[i % 8]},{3971941100000 + i:017d},Product {i},1,unit,1,1"
+                f"{month:%Y%m},{trusts[i % 8]},{39719411000001000 + i},Product {i},1,unit,1,1"
             )
     big = tmp_path / "scmd_final_big.csv"
     big.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -301,7 +301,7 @@ BAD_ROWS = [
         "code mangled by a spreadsheet",
         GOOD_1.replace("39110111000001103", "3.91101E+16"),
         "VMP_SNOMED_CODE",
-        "malformed VMP code (expected a dm+d id of digits, read as text)",
+        "malformed VMP code (expected a dm+d id: 6-20 ASCII digits, not starting with 0)",
     ),
     (
         "missing code",
@@ -392,7 +392,7 @@ def test_parquet_with_codes_stored_as_floats_is_quarantined(tmp_path):
     pq.write_table(table, path)
     result = read_usage(path)
     assert result.quarantine["reason"].tolist() == [
-        "malformed VMP code (expected a dm+d id of digits, read as text)"
+        "malformed VMP code (expected a dm+d id: 6-20 ASCII digits, not starting with 0)"
     ]
     assert result.quarantine["line"].tolist() == [1]
 
