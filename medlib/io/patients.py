@@ -274,7 +274,12 @@ def _patients_rows(raw: pd.DataFrame, checks: _Checks, ctx: dict) -> pd.DataFram
 def _medications_rows(raw: pd.DataFrame, checks: _Checks, ctx: dict) -> pd.DataFrame:
     pid = _check_patient_id(raw, checks, ctx["patient_ids"])
     dmd = _check_code(
-        raw, checks, "dmd_code", _DMD, "dm+d code", "expected a dm+d id: 6-20 ASCII digits, not starting with 0"
+        raw,
+        checks,
+        "dmd_code",
+        _DMD,
+        "dm+d code",
+        "expected a dm+d id: 6-20 ASCII digits, not starting with 0",
     )
     bnf = _optional_text(raw, "bnf_code")
     bnf_upper = bnf.map(lambda v: v.upper() if isinstance(v, str) else None)
