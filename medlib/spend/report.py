@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -42,6 +43,7 @@ __all__ = [
     "change_sentence",
     "forecast_sentence",
     "format_amount",
+    "pooled_forecast_backtest",
     "prepared_usage",
     "scope_label",
     "spc_sentence",
@@ -132,14 +134,29 @@ def change_sentence(
     return text + f", {direction} {amount}{pct} on the same months of the year before."
 
 
-def forecast_sentence(row: Mapping[str, object], measure: str, mape: float | None) -> str:
-    """One sentence on the forecast outturn and its interval, naming the method.
+def forecast_sentence(
+    row: Mapping[str, object],
+    measure: str,
+    mape: float | None,
+    *,
+    coverage_80: float | None = None,
+    trusts: int | None = None,
+) -> str:
+    """One sentence on the forecast outturn, its 80% interval and how far to trust them.
+
+    Args:
+        row: The chosen method's forecast (``financial_year, method, months_observed,
+            forecast, lower_80, upper_80``).
+        measure: ``cost_gbp``, ``ddds`` or ``quantity``.
+        mape: The method's average error in the pooled backtest (None when untested).
+        coverage_80: The share (%) of past outturns its 80% intervals held.
+        trusts: How many trusts' past years the backtest forecast.
 
     Example:
-        >>> row = {"financial_year": "2023/24", "method": "seasonal", "months_observed": 6,
-        ...        "forecast": 2000.0, "lower_95": 1800.0, "upper_95": 2300.0}
+        >>> row = {"financial_year": "2023/24", "method": "run_rate", "months_observed": 6,
+        ...        "forecast": 2000.0, "lower_80": 1800.0, "upper_80": 2300.0}
         >>> forecast_sentence(row, "cost_gbp", 4.04)[:79]
-        'The forecast for the whole of 2023/24 is £2,000 (95% interval £1,800 to £2,300)'
+        'The forecast for the whole of 2023/24 is £2,000 (80% interval £1,800 to £2,300)'
     """
     label, k = row["financial_year"], int(row["months_observed"])
     if k == 12:
@@ -151,19 +168,26 @@ def forecast_sentence(row: Mapping[str, object], measure: str, mape: float | Non
     text = (
         f"The forecast for the whole of {label} is {format_amount(row['forecast'], measure, True)}"
     )
-    if pd.notna(row.get("lower_95")):
+    if pd.notna(row.get("lower_80")):
         text += (
-            f" (95% interval {format_amount(row['lower_95'], measure, True)} to "
-            f"{format_amount(row['upper_95'], measure, True)})"
-        )
-    text += f", using {method}"
-    if mape is not None and pd.notna(mape):
-        text += (
-            ", the method with the smaller error when tested on past years "
-            f"(average error {format_pct(mape)})"
+            f" (80% interval {format_amount(row['lower_80'], measure, True)} to "
+            f"{format_amount(row['upper_80'], measure, True)})"
         )
     else:
-        text += " (there are too few complete past years in the data to test the methods)"
+        text += " (no interval: too few past forecasts to calibrate one)"
+    text += f", using {method}"
+    if mape is None or pd.isna(mape):
+        return text + " (there are too few complete past years in the data to test the methods)."
+    whose = f"{trusts} trusts'" if trusts else "the trusts'"
+    text += (
+        f", the method with the smallest error when {whose} past years were forecast from the "
+        f"same month (average error {format_pct(mape)})"
+    )
+    if coverage_80 is not None and pd.notna(coverage_80) and pd.notna(row.get("lower_80")):
+        text += (
+            f"; in those years 80% intervals made the same way held the outturn "
+            f"{format_pct(coverage_80)} of the time"
+        )
     return text + "."
 
 
@@ -329,6 +353,34 @@ def prepared_usage(backend: str = "duckdb", store: str = "") -> PreparedUsage:
     )
 
 
+def _trust_panel(detail: pd.DataFrame, measure: str) -> pd.DataFrame:
+    """Every trust's monthly measure, one row per trust (:func:`forecast.monthly_panel`)."""
+    monthly = detail.groupby(["year_month", "trust_code"], as_index=False)[measure].sum(min_count=1)
+    return forecast.monthly_panel(monthly, value=measure)
+
+
+@pack_cached
+def pooled_forecast_backtest(
+    backend: str, store: str, measure: str, methods: tuple[str, ...]
+) -> pd.DataFrame:
+    """The calibrated backtest of every trust in a store: what the forecasts are chosen on.
+
+    Every complete financial year of every trust, forecast from each month 1-11 by each
+    method (:func:`medlib.stats.forecast.panel_backtest`, with all trusts as the pool) and
+    given forward-chained intervals (:func:`medlib.stats.forecast.calibrate`). A report
+    chooses its default and calibrates its intervals on the years before its own; the same
+    for every trust of a pack, so a pack render computes it once (:mod:`medlib.pack_cache`).
+
+    Args:
+        backend: ``duckdb`` or ``pyspark``.
+        store: The store's folder; empty for the bundled sample's store.
+        measure: ``cost_gbp``, ``ddds`` or ``quantity``.
+        methods: Pooled forecast methods (:data:`medlib.stats.forecast.POOLED_METHODS`).
+    """
+    panel = _trust_panel(prepared_usage(backend, store).monthly_detail, measure)
+    return forecast.calibrate(forecast.panel_backtest(panel, list(methods)))
+
+
 def scope_label(products: int, molecules: Sequence[str]) -> str:
     """What a store's usage covers, as the headline and chart titles say it.
 
@@ -394,8 +446,11 @@ class SpendReport(Report):
         context: The trust or system, period end and comparison group.
         backend: Query engine backend, ``duckdb`` or ``pyspark``.
         high_cost_blocks: Optional annual high-cost-drug block values per trust code (GBP).
-        forecast_methods: Methods to backtest and forecast with; add ``"ets"`` for exponential
-            smoothing (about 0.5 s per fit, so a backtest of three years takes ~15 s).
+        forecast_methods: Methods to backtest and forecast with (default every pooled method
+            of :mod:`medlib.stats.forecast`; the default forecast is chosen among them on all
+            trusts' past years). Add ``"ets"`` for exponential smoothing: about 0.5 s per fit,
+            so the trust's three-year backtest takes ~15 s; it is shown with its own model
+            interval and never chosen.
         store: The store to read (a folder built by ``medlib ingest``); empty reads the bundled
             sample's store. The report covers every product in its ``usage`` table, and its
             headline and chart titles say which (:func:`scope_label`).
@@ -424,7 +479,8 @@ class SpendReport(Report):
         self.backend = backend
         self.high_cost_blocks = dict(high_cost_blocks or {})
         self.pipeline_path = pipeline_path
-        self.forecast_methods = tuple(forecast_methods)
+        self.forecast_methods = tuple(dict.fromkeys(forecast_methods))
+        self.store = store
         inputs = prepared_usage(backend, store)
         self._inputs = inputs
         self.scope = scope_label(inputs.products_in_data, inputs.molecules)
@@ -573,12 +629,8 @@ class SpendReport(Report):
                 self.scope,
             )
         )
-        best = self.forecast_choice
         gap = self.forecast_gap
-        if gap:
-            parts.append(gap)
-        else:
-            parts.append(forecast_sentence(self.forecast_best_row, self.measure, best[1]))
+        parts.append(gap if gap else self.forecast_headline())
         parts.append(spc_sentence(self.spc_result, self.measure))
         return "\n\n".join(parts)
 
@@ -808,59 +860,178 @@ class SpendReport(Report):
     # --- forecast ---------------------------------------------------------------------------
 
     @cached_property
-    def backtest_detail(self) -> pd.DataFrame:
-        """Backtest of every forecast method on past complete years."""
-        monthly = self.monthly_entity[self.monthly_entity["year_month"] <= self.period_end]
-        series = forecast.monthly_series(monthly, self.measure)
-        # Complete years up to the period end (the current year too, once it is complete).
-        years = forecast.backtest_years(series)
-        if not years:
-            return pd.DataFrame(
-                columns=[
-                    "financial_year",
-                    "method",
-                    "months_observed",
-                    "forecast",
-                    "actual",
-                    "ape_pct",
-                ]
-            )
-        return forecast.backtest(
-            monthly, value=self.measure, methods=self.forecast_methods, financial_years=years
+    def pool_panel(self) -> pd.DataFrame:
+        """Every trust's monthly measure over the whole data (the forecasts' pool)."""
+        return _trust_panel(self._detail_all, self.measure)
+
+    @cached_property
+    def entity_panel(self) -> pd.DataFrame:
+        """The trust's (or system's) monthly measure up to the period end, one row."""
+        months = self.pool_panel.columns
+        if self.monthly_entity.empty:
+            return pd.DataFrame([[np.nan] * len(months)], index=[self.entity.label], columns=months)
+        return forecast.monthly_panel(self.monthly_entity, value=self.measure, months=months)
+
+    @property
+    def _pooled_methods(self) -> tuple[str, ...]:
+        return tuple(m for m in self.forecast_methods if m in forecast.POOLED_METHODS)
+
+    @cached_property
+    def pooled_backtest(self) -> pd.DataFrame:
+        """Every trust's backtest with calibrated intervals (:func:`pooled_forecast_backtest`)."""
+        if not self._pooled_methods:
+            return pd.DataFrame(columns=forecast.BACKTEST_COLUMNS)
+        return pooled_forecast_backtest(
+            self.backend, self.store, self.measure, self._pooled_methods
         )
 
+    @cached_property
+    def calibration(self) -> forecast.Calibration:
+        """The pooled backtest's scores, collected once for every interval of the report."""
+        return forecast.Calibration.from_backtest(self.pooled_backtest)
+
+    @cached_property
+    def backtest_detail(self) -> pd.DataFrame:
+        """Backtest of every forecast method on the trust's (or system's) past complete years.
+
+        Each year's intervals are calibrated on all trusts' forecasts of the years before it.
+        """
+        monthly = self.monthly_entity[self.monthly_entity["year_month"] <= self.period_end]
+        years = (
+            forecast.backtest_years(forecast.monthly_series(monthly, self.measure))
+            if len(monthly)
+            else []
+        )
+        if not years:
+            return pd.DataFrame(columns=forecast.BACKTEST_COLUMNS)
+        end = self.period_end
+        detail = forecast.panel_backtest(
+            self.entity_panel.loc[:, :end],
+            self.forecast_methods,
+            pool=self.pool_panel.loc[:, :end],
+            financial_years=years,
+        )
+        return forecast.calibrate(detail, self.calibration)
+
+    @property
+    def _basis_month(self) -> int:
+        """The month the default is chosen for: the months observed (11 once complete)."""
+        return min(self.months, 11)
+
+    @cached_property
+    def pooled_track_record(self) -> pd.DataFrame:
+        """All trusts' backtest from this month of the year, in the years before this one.
+
+        Each method's MAPE, interval coverage and forecasts, and its ``relative_error``
+        (:func:`forecast.relative_errors`), which the default is chosen on.
+        """
+        pool = self.pooled_backtest
+        rows = pool[
+            (pool["financial_year"] < self.fy) & (pool["months_observed"] == self._basis_month)
+        ]
+        columns = ["method", "mape_pct", "coverage_80_pct", "coverage_95_pct", "forecasts"]
+        if not len(rows):
+            return pd.DataFrame(columns=[*columns, "relative_error"])
+        relative = forecast.relative_errors(pool, self.fy, self._basis_month, self._pooled_methods)[
+            "relative_error"
+        ]
+        summary = forecast.backtest_summary(rows)[columns]
+        return summary.merge(relative.reset_index(), on="method", how="left")
+
     def backtest_table(self) -> pd.DataFrame:
-        """Mean absolute percentage error of each method, best first."""
-        if self.backtest_detail.empty:
-            return pd.DataFrame(columns=["method", "mape_pct", "forecasts", "years_tested"])
-        summary = forecast.backtest_summary(self.backtest_detail)
+        """Each method's error and interval coverage: for this trust, and for all trusts.
+
+        ``mape_pct``, ``median_ape_pct``, ``coverage_80_pct``, ``coverage_95_pct``,
+        ``forecasts`` and ``years_tested`` are over the trust's (or system's) own past years
+        and every month 1-11; the ``pooled_`` columns over every trust's years before this
+        one, from the month of the year the report is at: ``pooled_relative_error`` (each
+        year's MAPE over the run rate's, averaged) is what the default is chosen on.
+        """
+        own = (
+            forecast.backtest_summary(self.backtest_detail)
+            if len(self.backtest_detail)
+            else pd.DataFrame(columns=["method"])
+        )
+        pooled = self.pooled_track_record.rename(
+            columns={
+                "mape_pct": "pooled_mape_pct",
+                "coverage_80_pct": "pooled_coverage_80_pct",
+                "coverage_95_pct": "pooled_coverage_95_pct",
+                "forecasts": "pooled_forecasts",
+                "relative_error": "pooled_relative_error",
+            }
+        )
+        table = pd.DataFrame({"method": list(self.forecast_methods)})
+        table = table.merge(own, on="method", how="left").merge(pooled, on="method", how="left")
+        for col in ("mape_pct", "median_ape_pct", "coverage_80_pct", "coverage_95_pct"):
+            if col not in table:
+                table[col] = np.nan
+        for col in ("forecasts", "pooled_forecasts"):
+            table[col] = table.get(col, pd.Series(0, index=table.index)).fillna(0).astype(int)
         years = sorted(self.backtest_detail["financial_year"].unique())
-        summary["years_tested"] = f"{years[0]} to {years[-1]}" if len(years) > 1 else years[0]
-        summary.insert(1, "method_name", summary["method"].map(forecast.METHOD_NAMES))
-        return summary
+        tested = "" if not years else years[0] if len(years) == 1 else f"{years[0]} to {years[-1]}"
+        table["years_tested"] = tested
+        table.insert(1, "method_name", table["method"].map(forecast.METHOD_NAMES))
+        table.insert(2, "chosen", table["method"] == self.forecast_choice[0])
+        columns = [
+            "method",
+            "method_name",
+            "chosen",
+            "mape_pct",
+            "median_ape_pct",
+            "coverage_80_pct",
+            "coverage_95_pct",
+            "forecasts",
+            "years_tested",
+            "pooled_mape_pct",
+            "pooled_coverage_80_pct",
+            "pooled_coverage_95_pct",
+            "pooled_forecasts",
+            "pooled_relative_error",
+        ]
+        for col in columns:
+            if col not in table:
+                table[col] = np.nan
+        return (
+            table[columns]
+            .sort_values(
+                ["chosen", "pooled_relative_error"], ascending=[False, True], kind="mergesort"
+            )
+            .reset_index(drop=True)
+        )
 
     @cached_property
     def forecast_choice(self) -> tuple[str, float | None]:
-        """The method with the lowest backtest error (run rate if none could be tested)."""
-        if self.backtest_detail.empty:
-            return "run_rate", None
-        summary = forecast.backtest_summary(self.backtest_detail)
-        best = forecast.best_method(summary)
-        return best, float(summary.set_index("method").loc[best, "mape_pct"])
+        """The default method and its pooled MAPE (see :func:`forecast.choose_method`).
+
+        Chosen on every trust's forecasts from the same month of the year in the years before
+        this one; run rate (or the first method asked for) when none could be tested.
+        """
+        methods = self._pooled_methods
+        if not methods:
+            return self.forecast_methods[0], None
+        method, mape = forecast.choose_method(
+            self.pooled_backtest, self.fy, self._basis_month, methods
+        )
+        if method not in methods:
+            return methods[0], None
+        return method, (None if pd.isna(mape) else mape)
 
     @cached_property
     def forecasts(self) -> pd.DataFrame:
         """Outturn forecasts from every method for the year containing the period end."""
+        end = self.period_end
         try:
-            table = forecast.forecast_outturn(
-                self.monthly_entity,
-                self.period_end,
-                value=self.measure,
-                methods=self.forecast_methods,
-            )
+            table = forecast.forecast_panel(
+                self.entity_panel.loc[:, :end],
+                end,
+                self.forecast_methods,
+                pool=self.pool_panel.loc[:, :end],
+                pool_detail=self.calibration,
+            )[forecast.FORECAST_COLUMNS]
         except InputError:
-            # The trust's data stop before the period end (or start after the year began):
-            # say there is no forecast rather than forecast from a gap.
+            # The data start after the year began: say there is no forecast rather than
+            # forecast from a gap (a trust whose data stop early gets missing forecasts).
             table = pd.DataFrame(
                 [
                     {"financial_year": self.fy, "method": m, "months_observed": self.fy_months}
@@ -870,7 +1041,7 @@ class SpendReport(Report):
             )
         table.insert(2, "method_name", table["method"].map(forecast.METHOD_NAMES))
         table["chosen"] = table["method"] == self.forecast_choice[0]
-        return table
+        return table.reset_index(drop=True)
 
     @property
     def fy_months(self) -> int:
@@ -895,16 +1066,32 @@ class SpendReport(Report):
         """The chosen method's forecast row."""
         return self.forecasts[self.forecasts["chosen"]].iloc[0]
 
+    def forecast_headline(self) -> str:
+        """The forecast sentence of the headline, with the chosen method's track record."""
+        method, mape = self.forecast_choice
+        record = self.pooled_track_record.set_index("method")
+        coverage = record.loc[method, "coverage_80_pct"] if method in record.index else None
+        pool = self.pooled_backtest
+        trusts = int(pool.loc[pool["financial_year"] < self.fy, "entity"].nunique())
+        return forecast_sentence(
+            self.forecast_best_row,
+            self.measure,
+            mape,
+            coverage_80=coverage,
+            trusts=trusts or None,
+        )
+
     def forecast_chart(self) -> Figure:
-        """Cumulative spend this year and last, with each method's outturn forecast."""
+        """Cumulative spend this year and last, with the chosen and run-rate outturn forecasts."""
         monthly = add_fy_columns(self.monthly_entity)
         last = fy_of_month(self.period_end - pd.DateOffset(years=1))
         rows = monthly[monthly["financial_year"].isin([self.fy, last])]
         rows = rows[rows["year_month"] <= self.period_end].sort_values("year_month")
         rows = rows.assign(cumulative=rows.groupby("financial_year")[self.measure].cumsum())
+        shown = self.forecasts[self.forecasts["chosen"] | (self.forecasts["method"] == "run_rate")]
         return charts.forecast_chart(
             rows[["fy_month", "financial_year", "cumulative"]],
-            self.forecasts,
+            shown.sort_values("chosen", ascending=False, kind="mergesort"),
             f"Cumulative {MEASURE_LABELS[self.measure]} and year-end forecast ({self.scope}): "
             f"{self.name}",
             AXIS_LABELS[self.measure],

@@ -6,11 +6,15 @@ The definitions are those of METHODS.md:
   with a value (NaN left out), the same as BigQuery ``PERCENTILE_CONT`` and numpy ``linear``;
 - percentile rank (2.1): ``PERCENT_RANK = (rank - 1) / (n - 1) * 100``, ascending, ties taking
   the lowest rank (as SQL does);
-- funnel limits for proportions (2.6, Spiegelhalter 2005, FunnelPlotR defaults):
-  ``p_bar +/- z * sqrt(p_bar (1 - p_bar) / n)`` with z = 1.96 (95%) and 3.09 (99.8%). For
-  over-dispersion the z-scores are Winsorised at 10% in each tail, ``phi = mean(z^2)``, and if
-  ``phi > 1`` the DerSimonian-Laird additive random-effects variance ``tau^2`` widens the limits
-  to ``p_bar +/- z * sqrt(s^2 + tau^2)``.
+- funnel limits for proportions (2.6, Spiegelhalter 2005, FunnelPlotR defaults) with z = 1.96
+  (95%) and 3.09 (99.8%). For over-dispersion the z-scores are Winsorised at 10% in each tail,
+  ``phi = mean(z^2)``, and if ``phi > 1`` the DerSimonian-Laird additive random-effects
+  variance ``tau^2`` widens the limits. FunnelPlotR does all of this for proportions on the
+  arcsine square-root scale (``R/od_adjustment.R``, ``transformed_zscore(data_type = "PR")``:
+  ``Y = asin(sqrt(p))``, target ``asin(sqrt(p_bar))``, ``s = 1 / (2 sqrt(n))``; then
+  ``R/calculate_limits.R``: limits ``sin(asin(sqrt(p_bar)) +/- z sqrt(s^2 + tau^2))^2``), and so
+  does :func:`funnel_limits` by default; ``scale="raw"`` gives the untransformed
+  ``p_bar +/- z * sqrt(p_bar (1 - p_bar) / n + tau^2)`` instead.
 
 The functions take plain numerators, denominators and labels so any area (spend, prescribing
 safety indicators) can use them.
@@ -110,9 +114,13 @@ class FunnelResult:
             denominator for each level, and ``position`` (e.g. ``"above 99.8%"``).
         target: The pooled proportion ``sum(numerators) / sum(denominators)``.
         phi: Over-dispersion factor ``mean(winsorised z^2)``.
-        tau2: Additive random-effects variance (0 when not over-dispersed or not adjusted).
+        tau2: Additive random-effects variance (0 when not over-dispersed or not adjusted), on
+            the ``scale`` the z-scores were computed on.
         overdispersion_adjusted: Whether ``tau2`` widened the limits.
         z_levels: Level name -> z.
+        clip: Whether limits are clipped to [0, 1] (``raw`` scale only; limits on the
+            arcsine scale always lie in [0, 1]).
+        scale: ``"arcsine"`` (FunnelPlotR) or ``"raw"``.
     """
 
     table: pd.DataFrame
@@ -122,6 +130,7 @@ class FunnelResult:
     overdispersion_adjusted: bool
     z_levels: Mapping[str, float] = field(default_factory=lambda: dict(FUNNEL_Z))
     clip: bool = True
+    scale: str = "arcsine"
 
     def limits(self, denominators: Sequence[float] | np.ndarray) -> pd.DataFrame:
         """Control limits at each denominator (to draw the funnel).
@@ -133,11 +142,22 @@ class FunnelResult:
         if (n <= 0).any():
             raise InputError("funnel denominators must be positive")
         out = pd.DataFrame({"denominator": n})
-        sd = np.sqrt(self.target * (1 - self.target) / n + self.tau2)
+        if self.scale == "arcsine":
+            centre = np.arcsin(np.sqrt(self.target))
+            sd = np.sqrt(1 / (4 * n) + self.tau2)
+        else:
+            sd = np.sqrt(self.target * (1 - self.target) / n + self.tau2)
         for name, z in self.z_levels.items():
-            lower, upper = self.target - z * sd, self.target + z * sd
-            if self.clip:
-                lower, upper = np.clip(lower, 0, 1), np.clip(upper, 0, 1)
+            if self.scale == "arcsine":
+                # Back-transformed as sin(angle)^2 as in FunnelPlotR (R/calculate_limits.R),
+                # but with the angle kept to [0, pi/2] first: sin^2 of an angle below 0
+                # would fold a lower limit back up above 0 instead of reaching 0.
+                lower = np.sin(np.clip(centre - z * sd, 0, np.pi / 2)) ** 2
+                upper = np.sin(np.clip(centre + z * sd, 0, np.pi / 2)) ** 2
+            else:
+                lower, upper = self.target - z * sd, self.target + z * sd
+                if self.clip:
+                    lower, upper = np.clip(lower, 0, 1), np.clip(upper, 0, 1)
             out[f"lower_{name}"], out[f"upper_{name}"] = lower, upper
         return out
 
@@ -164,8 +184,18 @@ def funnel_limits(
     overdispersion: bool = True,
     winsor_pct: float = 10.0,
     clip: bool = True,
+    scale: str = "arcsine",
 ) -> FunnelResult:
     """Funnel-plot limits for proportions, with the Spiegelhalter over-dispersion adjustment.
+
+    On the default ``arcsine`` scale, as FunnelPlotR does for proportions
+    (``R/od_adjustment.R``, ``transformed_zscore`` with ``data_type = "PR"``), each
+    organisation's z-score is ``(asin(sqrt(p)) - asin(sqrt(p_bar))) / s`` with
+    ``s = 1 / (2 sqrt(n))``; ``phi`` is the mean square of the Winsorised z-scores and, when
+    ``phi > 1``, ``tau^2 = max(0, (k phi - (k - 1)) / (sum w - sum w^2 / sum w))`` with
+    ``w = 1 / s^2`` (``tau_func``); the limits are ``sin(asin(sqrt(p_bar)) +/- z sqrt(s^2 +
+    tau^2))^2`` (``R/calculate_limits.R``). With ``scale="raw"`` the same steps run on the
+    proportions themselves with ``s^2 = p_bar (1 - p_bar) / n``.
 
     Args:
         numerators: Events per organisation (e.g. patients meeting an indicator).
@@ -175,15 +205,18 @@ def funnel_limits(
         z_levels: Level name -> z; default 95% (1.96) and 99.8% (3.09).
         overdispersion: Apply the random-effects adjustment when ``phi > 1``.
         winsor_pct: Percentage Winsorised in each tail before estimating ``phi``.
-        clip: Clip limits to [0, 1].
+        clip: Clip ``raw`` limits to [0, 1].
+        scale: ``"arcsine"`` (FunnelPlotR's, the default) or ``"raw"``.
 
     Returns:
-        A :class:`FunnelResult`.
+        A :class:`FunnelResult`. Its table's ``z`` and ``z_adjusted`` are on ``scale``.
 
     Raises:
         InputError: Lengths differ, values are negative or missing, a numerator exceeds its
-            denominator, or no organisation has a positive denominator.
+            denominator, no organisation has a positive denominator, or an unknown scale.
     """
+    if scale not in ("arcsine", "raw"):
+        raise InputError(f"scale must be 'arcsine' or 'raw', got {scale!r}")
     num = np.asarray(numerators, dtype=float)
     den = np.asarray(denominators, dtype=float)
     labs = list(range(len(num))) if labels is None else list(labels)
@@ -207,8 +240,13 @@ def funnel_limits(
     target = float(num[used].sum() / den[used].sum())
     with np.errstate(divide="ignore", invalid="ignore"):
         p = np.where(used, num / den, np.nan)
-        s2 = target * (1 - target) / den
-        z = (p - target) / np.sqrt(s2)
+        if scale == "arcsine":
+            y, centre = np.arcsin(np.sqrt(p)), np.arcsin(np.sqrt(target))
+            s2 = 1 / (4 * den)
+        else:
+            y, centre = p, target
+            s2 = target * (1 - target) / den
+        z = (y - centre) / np.sqrt(s2)
     k = int(used.sum())
     phi = float(np.mean(winsorise(z[used], winsor_pct) ** 2)) if k else float("nan")
     tau2 = 0.0
@@ -226,17 +264,18 @@ def funnel_limits(
         overdispersion_adjusted=adjusted,
         z_levels=levels,
         clip=clip,
+        scale=scale,
     )
     table = pd.DataFrame(
         {"label": labs, "numerator": num, "denominator": den, "proportion": p, "z": z}
     )
     with np.errstate(divide="ignore", invalid="ignore"):
-        table["z_adjusted"] = (p - target) / np.sqrt(s2 + tau2)
+        table["z_adjusted"] = (y - centre) / np.sqrt(s2 + tau2)
     lims = result.limits(np.where(used, den, 1.0))
     for col in lims.columns.drop("denominator"):
         table[col] = np.where(used, lims[col].to_numpy(), np.nan)
     table["position"] = _positions(table, levels)
-    return FunnelResult(table, target, phi, tau2, adjusted, levels, clip)
+    return FunnelResult(table, target, phi, tau2, adjusted, levels, clip, scale)
 
 
 def _positions(table: pd.DataFrame, levels: Mapping[str, float]) -> list[str | None]:

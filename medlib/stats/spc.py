@@ -7,7 +7,12 @@ one made there:
 - centre line = mean; moving range ``mR_t = |x_t - x_(t-1)|``; process limits
   ``mean +/- 2.66 * mean(mR)``. With ``screen_outliers`` (the default) moving ranges of
   3.267 x mean(mR) or more are dropped once and the mean recomputed; ``False`` reproduces the
-  Making Data Count Excel tool. A constant series has no limits (NaN). Limits are not clipped.
+  Making Data Count Excel tool. Limits are not clipped. When the mean moving range is 0 the
+  package's arithmetic is followed to the letter (``R/ptd_spc_standard.R``): a constant series
+  screens out every moving range (none is below 3.267 x 0), so it has no limits (NaN); a
+  series whose only non-zero moving ranges are screened out (``1, 1, 3, 3, 3``), or a constant
+  one without screening, has zero-width limits at the mean, and every point off the mean is
+  outside them.
 - special causes, in order of precedence: a point outside a limit (strictly beyond it); a run of
   7 points with 6 strictly rising or falling steps (a tie breaks it); 2 of 3 consecutive points
   between 2 and 3 sigma (beyond ``mean +/- 1.773 * mean(mR)`` but inside the limits) with all
@@ -308,7 +313,12 @@ def xmr_limits(
         fix_after_n_points: Compute the mean and limits from the first n points only.
 
     Returns:
-        The limits. A series with no variation (or a single point) has NaN limits.
+        The limits. A single point, or a constant series with ``screen_outliers`` (every moving
+        range of 0 is screened out, as ``mR < 3.267 x 0`` never holds), has NaN limits. When
+        the mean moving range left is 0 (``1, 1, 3, 3, 3``: the 2 is screened out; or a
+        constant series unscreened) the limits have zero width at the mean, as in
+        NHSRplotthedots (``R/ptd_spc_standard.R`` computes ``mean +/- 2.66 x amr`` with
+        ``amr = 0``), so every point off the mean is outside them.
     """
     y = _as_array(values, "values")
     if len(y) == 0:
@@ -321,10 +331,12 @@ def xmr_limits(
         amr = float("nan")
     else:
         amr = float(np.mean(moving_ranges))
-        if screen_outliers and amr > 0:
-            # Strictly below: a moving range equal to the cut-off is screened out too.
-            amr = float(np.mean(moving_ranges[moving_ranges < SCREEN_FACTOR * amr]))
-    if not np.isfinite(amr) or amr == 0:
+        if screen_outliers:
+            # Strictly below: a moving range equal to the cut-off is screened out too, so with
+            # a mean of 0 every moving range goes and the mean of none is NaN (as in R).
+            kept = moving_ranges[moving_ranges < SCREEN_FACTOR * amr]
+            amr = float(np.mean(kept)) if len(kept) else float("nan")
+    if not np.isfinite(amr):
         nan = float("nan")
         return XmrLimits(mean, amr, nan, nan, nan, nan)
     return XmrLimits(
@@ -381,17 +393,24 @@ def assurance_type(
 
     For an "increase is good" measure a target above the upper limit will consistently fail and
     one below the lower limit will consistently pass; otherwise it is "inconsistent" (hit and
-    miss), including a target exactly on a limit. Flipped for "decrease".
+    miss), including a target exactly on a limit. Flipped for "decrease". Zero-width limits
+    compare like any others. Without limits (a constant series) the comparisons fail and the
+    answer is "inconsistent", as in NHSRplotthedots (``R/ptd_calculate_assurance_type.R``: a
+    ``case_when`` whose missing comparisons fall through to ``TRUE ~ "inconsistent"``).
 
     Returns:
         ``"consistent_pass"``, ``"consistent_fail"``, ``"inconsistent"``, or None when there is
-        no target, the direction is neutral, or there are no limits.
+        no target or the direction is neutral.
+
+    Example:
+        >>> assurance_type(2.2, 2.2, 3.0, "increase")  # zero-width limits at 2.2
+        'consistent_fail'
     """
     sign = _direction(improvement_direction)
     if target is None or pd.isna(target) or sign == 0:
         return None
     if pd.isna(lpl) or pd.isna(upl):
-        return None
+        return "inconsistent"
     if target > upl:
         return "consistent_fail" if sign > 0 else "consistent_pass"
     if target < lpl:

@@ -18,6 +18,7 @@ from medlib.spend.report import (
     table_view,
     tidy_for_publication,
 )
+from medlib.stats import forecast
 
 
 def spend_report(
@@ -62,17 +63,26 @@ def test_change_sentence_ddds_partial_year_and_no_comparison():
 def test_forecast_sentence():
     row = {
         "financial_year": "2023/24",
-        "method": "run_rate",
+        "method": "robust_national",
         "months_observed": 9,
-        "forecast": 7030.37,
-        "lower_95": 6537.31,
-        "upper_95": 7523.44,
+        "forecast": 7223.01,
+        "lower_80": 6756.59,
+        "upper_80": 8281.95,
     }
-    text = forecast_sentence(row, "cost_gbp", 15.84)
+    text = forecast_sentence(row, "cost_gbp", 13.65, coverage_80=82.09, trusts=184)
     assert text == (
-        "The forecast for the whole of 2023/24 is £7,030 (95% interval £6,537 to £7,523), "
-        "using run rate, the method with the smaller error when tested on past years "
-        "(average error 15.8%)."
+        "The forecast for the whole of 2023/24 is £7,223 (80% interval £6,757 to £8,282), "
+        "using run rate with the national level shift, spikes capped, the method with the "
+        "smallest error when 184 trusts' past years were forecast from the same month "
+        "(average error 13.7%); in those years 80% intervals made the same way held the "
+        "outturn 82.1% of the time."
+    )
+    # no interval (too few past forecasts) and no backtest: it says so
+    bare = forecast_sentence({**row, "lower_80": float("nan")}, "cost_gbp", None)
+    assert bare == (
+        "The forecast for the whole of 2023/24 is £7,223 (no interval: too few past forecasts "
+        "to calibrate one), using run rate with the national level shift, spikes capped "
+        "(there are too few complete past years in the data to test the methods)."
     )
     done = forecast_sentence({**row, "months_observed": 12, "forecast": 1328.44}, "cost_gbp", None)
     assert done == "2023/24 is complete, so its outturn is known: £1,328."
@@ -118,9 +128,32 @@ def test_published_tables_contract(rtd):
     assert pd.isna(fy["yoy_change_gbp"].iloc[0])
     for name in tables:
         assert name == name.lower() and " " not in name
-    # the backtest covers 2021/22 to 2023/24 on the lithium extract
-    assert tables["forecast_backtest"]["years_tested"].iloc[0] == "2021/22 to 2023/24"
-    assert tables["forecast_backtest"]["forecasts"].tolist() == [33, 33]  # 3 years x 11 months
+    # the backtest covers 2021/22 to 2023/24 on the lithium extract: 3 years x 11 months
+    backtest = tables["forecast_backtest"]
+    assert set(backtest["years_tested"]) == {"2021/22 to 2023/24"}
+    assert backtest["forecasts"].tolist() == [33] * len(forecast.POOLED_METHODS)
+    assert set(backtest["method"]) == set(forecast.POOLED_METHODS)
+    assert backtest["chosen"].tolist() == [True] + [False] * (len(backtest) - 1)
+    # the default is the method with the lowest pooled relative error (run rate = 1)
+    relative = backtest.set_index("method")["pooled_relative_error"]
+    assert relative.loc["run_rate"] == 1.0
+    assert relative.iloc[0] == relative.min()
+    for column in ("coverage_80_pct", "coverage_95_pct", "pooled_coverage_80_pct"):
+        assert backtest[column].between(0, 100).all()
+    outturn = tables["forecast_outturn"]
+    assert list(outturn.columns) == [
+        "financial_year",
+        "method",
+        "method_name",
+        "months_observed",
+        "ytd",
+        "forecast",
+        "lower_80",
+        "upper_80",
+        "lower_95",
+        "upper_95",
+        "chosen",
+    ]
 
 
 def test_movers_add_up_to_the_change(rtd):
@@ -141,10 +174,33 @@ def test_midyear_forecast_and_block_variance(rx4_midyear):
     assert fc.loc["run_rate", "forecast"] == pytest.approx(fc.loc["run_rate", "ytd"] * 12 / 9)
     assert fc.loc["run_rate", "forecast"] == pytest.approx(7030.37, abs=0.005)
     assert fc["chosen"].sum() == 1
+    # the default is the pooled choice from month 9 over every trust's years before 2023/24
+    method, mape = forecast.choose_method(
+        rx4_midyear.pooled_backtest, "2023/24", 9, forecast.POOLED_METHODS
+    )
+    assert rx4_midyear.forecast_choice == (method, pytest.approx(mape))
+    chosen = rx4_midyear.forecast_best_row
+    assert chosen["method"] == method
+    assert chosen["lower_95"] <= chosen["lower_80"] < chosen["forecast"] < chosen["upper_80"]
+    assert "80% interval" in rx4_midyear.headline()
     # lithium is in tariff: no high-cost spend, so the whole block to date is unspent
     block = rx4_midyear.block_variance().iloc[0]
     assert block["block_to_date_gbp"] == 900  # 1200 * 9 / 12
     assert block["actual_gbp"] == 0 and block["variance_gbp"] == -900
+
+
+def test_the_forecast_never_looks_at_the_year_it_forecasts(rx4_midyear):
+    # Spoil every trust's backtest of 2023/24 (the year being forecast): the choice and the
+    # intervals, made from the years before it, must not move.
+    report = spend_report("RX4", "2023-12", high_cost_blocks={"RX4": 1200.0})
+    spoiled = rx4_midyear.pooled_backtest.copy()
+    current = spoiled["financial_year"] == "2023/24"
+    assert current.any()
+    spoiled.loc[current, "actual"] *= 5
+    spoiled.loc[current & (spoiled["method"] == "run_rate"), "ape_pct"] = 0.0
+    report.__dict__["pooled_backtest"] = spoiled
+    assert report.forecast_choice == rx4_midyear.forecast_choice
+    pd.testing.assert_frame_equal(report.forecasts, rx4_midyear.forecasts)
 
 
 def test_charts_are_figures(rx4_midyear):

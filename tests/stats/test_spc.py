@@ -181,6 +181,8 @@ def test_screening_drops_large_moving_range_once():
 
 
 def test_constant_series_has_no_limits_and_no_special_cause_from_limits():
+    # NHSRplotthedots (R/ptd_spc_standard.R): mean mR 0, and screening keeps mR < 3.267 x 0,
+    # i.e. none, so the mean moving range is the mean of nothing (NaN) and so are the limits.
     result = spc.spc([5.0] * 10)
     pts = result.points
     assert pts["lpl"].isna().all() and pts["upl"].isna().all()
@@ -188,6 +190,65 @@ def test_constant_series_has_no_limits_and_no_special_cause_from_limits():
     # every point is on the mean, so no shift either
     assert (pts["point_type"] == "common_cause").all()
     assert result.assurance_type is None
+
+
+def test_constant_series_with_a_target_is_inconsistent_as_in_the_package():
+    # R/ptd_calculate_assurance_type.R: target > NA and target < NA are missing, so case_when
+    # falls through to TRUE ~ "inconsistent".
+    assert spc.spc([5.0] * 10, target=6.0).assurance_type == "inconsistent"
+    assert spc.spc([5.0] * 10, target=4.0, improvement_direction="decrease").assurance_type == (
+        "inconsistent"
+    )
+    # unscreened, the constant series has zero-width limits at 5: a real comparison
+    unscreened = spc.spc([5.0] * 10, target=6.0, screen_outliers=False)
+    assert unscreened.points["upl"].eq(5.0).all() and unscreened.points["lpl"].eq(5.0).all()
+    assert not unscreened.points["outside_limits"].any()  # every point is on the limits
+    assert unscreened.assurance_type == "consistent_fail"
+
+
+def test_flat_after_screening_gives_zero_width_limits_and_every_other_point_outside():
+    # 1, 1, 3, 3, 3: mean 11 / 5 = 2.2; moving ranges 0, 2, 0, 0 -> mean 0.5; cut-off
+    # 3.267 x 0.5 = 1.63 screens the 2, leaving a mean of 0: limits 2.2 +/- 0, and every
+    # point is off the mean, so all five are outside (NHSRplotthedots draws the same).
+    values = [1.0, 1.0, 3.0, 3.0, 3.0]
+    limits = spc.xmr_limits(values)
+    assert limits.mean_moving_range == 0.0
+    assert (limits.lpl, limits.upl) == pytest.approx((2.2, 2.2))
+    assert (limits.lower_close, limits.upper_close) == pytest.approx((2.2, 2.2))
+    result = spc.spc(values, improvement_direction="neutral")
+    pts = result.points
+    assert pts["outside_limits"].all() and not pts["close_to_limits"].any()
+    assert pts["special_cause_type"].tolist() == ["Below LCL"] * 2 + ["Above UCL"] * 3
+    assert pts["point_type"].tolist() == (
+        ["special_cause_neutral_low"] * 2 + ["special_cause_neutral_high"] * 3
+    )
+    assert result.variation_icon == "neutral_high"
+    # a point exactly on the mean is on both limits, so inside: ten 0s, a 5, ten 10s has mean
+    # 105 / 21 = 5 and moving ranges 5, 5 among eighteen 0s (mean 0.5, cut-off 1.63)
+    middle = spc.spc([0.0] * 10 + [5.0] + [10.0] * 10, improvement_direction="neutral").points
+    assert middle["upl"].eq(5.0).all()
+    assert middle["outside_limits"].tolist() == [True] * 10 + [False] + [True] * 10
+    assert middle["special_cause_type"].iloc[10] == "Common Cause"
+    # unscreened the same series is ordinary: 1, 1, 3, 3, 3 with mean mR 0.5
+    plain = spc.xmr_limits(values, screen_outliers=False)
+    assert plain.upl == pytest.approx(2.2 + 2.66 * 0.5)
+
+
+def test_flat_after_screening_with_a_target():
+    # zero-width limits at 2.2: a target above them is consistently missed when more is better,
+    # one below consistently met; one on them (2.2) is hit and miss.
+    values = [1.0, 1.0, 3.0, 3.0, 3.0]
+    assert spc.spc(values, target=3.0).assurance_type == "consistent_fail"
+    assert spc.spc(values, target=1.0).assurance_type == "consistent_pass"
+    assert spc.spc(values, target=2.2).assurance_type == "inconsistent"
+    assert spc.spc(values, target=3.0, improvement_direction="decrease").assurance_type == (
+        "consistent_pass"
+    )
+    # improvement classes follow the direction: more is better, so the 3s improve
+    pts = spc.spc(values, target=3.0).points
+    assert pts["point_type"].tolist() == (
+        ["special_cause_concern"] * 2 + ["special_cause_improvement"] * 3
+    )
 
 
 def test_rule_outside_limits_is_strict():
@@ -237,11 +298,17 @@ def test_rule_shift_seven_below_mean():
     values = [1, 1, 1, 1, 1, 1, 1, 10, 10, 10, 10, 10]
     pts = spc.spc(values, improvement_direction="increase").points
     # mR: six 0s, one 9, four 0s -> mean 9/11 = 0.818; cut-off 2.67 screens the 9 -> mR 0,
-    # so the limits are NaN and only the run rules apply: 7 below, then 5 above (too short).
-    assert pts["lpl"].isna().all()
-    assert pts["special_cause_type"].iloc[:7].eq("7 Points Below CL").all()
+    # so the limits have zero width at the mean (as in NHSRplotthedots) and every point is
+    # outside them, which takes precedence over the shift.
+    assert pts["lpl"].eq(4.75).all() and pts["upl"].eq(4.75).all()
+    assert pts["special_cause_type"].iloc[:7].eq("Below LCL").all()
     assert pts["point_type"].iloc[:7].eq("special_cause_concern").all()
-    assert pts["special_cause_type"].iloc[7:].eq("Common Cause").all()
+    assert pts["special_cause_type"].iloc[7:].eq("Above UCL").all()
+    # unscreened (the Making Data Count Excel tool) the limits are wide and the shift shows:
+    # mean mR 9/11, limits 4.75 +/- 2.18, so 1 and 10 are outside; still, the run of 7 below
+    plain = spc.spc(values, screen_outliers=False).points
+    assert plain["upl"].iloc[0] == pytest.approx(4.75 + 2.66 * 9 / 11)
+    assert plain["special_cause_type"].iloc[:7].eq("Below LCL").all()
 
 
 def test_rule_shift_broken_by_point_on_mean():
