@@ -53,8 +53,12 @@ def validate(
 ) -> None:
     """Read each file, print its load summary and write its quarantined rows to CSV.
 
+    Quarantined values are written as they were read, except that text a spreadsheet would run
+    as a formula gets a leading ``'`` (:func:`medlib.io.cells.neutralise_frame`).
+
     Exits 1 if any row was quarantined, 2 if any file could not be read at all, else 0.
     """
+    from medlib.io.cells import neutralise_frame
     from medlib.io.usage import UnusableFileError, read_usage
 
     worst = 0
@@ -77,7 +81,9 @@ def validate(
         if len(result.quarantine):
             quarantine_dir.mkdir(parents=True, exist_ok=True)
             out = quarantine_dir / name
-            result.quarantine.to_csv(out, index=False)
+            # Rejected rows are the least trusted text there is; opened in a spreadsheet,
+            # none of it may run.
+            neutralise_frame(result.quarantine).to_csv(out, index=False)
             console.print(f"  quarantined rows written to {out}", highlight=False)
             worst = max(worst, 1)
     raise typer.Exit(worst)

@@ -1,6 +1,8 @@
 """Writing the explorer's current view to CSV and Excel.
 
-The CSV holds the summary table exactly as shown. The Excel workbook holds the same table on
+The CSV holds the summary table exactly as shown, except that text a spreadsheet would run as a
+formula (``=...``, ``+...``, ``-...``, ``@...``) gets a leading ``'`` in both files
+(:func:`medlib.io.cells.neutralise_frame`). The Excel workbook holds the same table on
 its first sheet, then the numbers behind the chart and the selection that produced them, so a
 file found weeks later says what it shows. Both files are written to a temporary name first and
 then moved into place, so an interrupted export never leaves half a file.
@@ -15,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from medlib.io.cells import neutralise_frame
 from medlib.present.outputs import atomic_write_text
 
 if TYPE_CHECKING:
@@ -53,15 +56,18 @@ def write_view(ex: Explorer, folder: Path, name: str) -> tuple[Path, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     table = ex.table
     csv_path = folder / f"{name}.csv"
-    atomic_write_text(csv_path, table.to_csv(index=False))
+    atomic_write_text(csv_path, neutralise_frame(table).to_csv(index=False))
     xlsx_path = folder / f"{name}.xlsx"
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".xlsx")
     os.close(fd)
     try:
         with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
-            table.to_excel(writer, sheet_name="table", index=False)
-            ex.chart_data.to_excel(writer, sheet_name="chart_data", index=False)
-            selection_table(ex).to_excel(writer, sheet_name="selection", index=False)
+            for sheet, frame in (
+                ("table", table),
+                ("chart_data", ex.chart_data),
+                ("selection", selection_table(ex)),
+            ):
+                neutralise_frame(frame).to_excel(writer, sheet_name=sheet, index=False)
         os.replace(tmp, xlsx_path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

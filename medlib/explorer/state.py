@@ -56,7 +56,7 @@ from medlib.explorer.sources import (
     patient_months,
 )
 from medlib.io.patient_tables import PatientTables
-from medlib.present.disclosure import POLICY, disclose_count, disclose_percentage
+from medlib.present.disclosure import POLICY, RowGroup, disclose_table
 from medlib.present.wording import format_gbp, format_month_short, format_number, format_pct
 from medlib.reference.trusts import normalise_code, normalise_codes
 from medlib.spend.measures import aggregate_monthly
@@ -1047,15 +1047,21 @@ class Explorer:
             table[col] = table[col].astype(float).round(2)
         table["percentile_rank"] = table["percentile_rank"].astype(float).round(1)
         if measure.patients:
-            table["period_value"] = [
-                disclose_percentage(n, d)
-                for n, d in zip(table["_pnum"], table["_pden"], strict=True)
-            ]
-            table["latest_value"] = [
-                disclose_percentage(n, d) for n, d in zip(table["_num"], table["_den"], strict=True)
-            ]
-            table["latest_patients_meeting"] = [disclose_count(n) for n in table["_num"]]
-            table["latest_patients"] = [disclose_count(n) for n in table["_den"]]
+            # Percentages from the published counts; the units add up to the combined row, so
+            # a unit's '*' is protected by suppressing another unit too.
+            combined = (
+                [RowGroup("code", COMBINED, tuple(self.units))] if len(self.units) > 1 else []
+            )
+            shown = disclose_table(
+                table,
+                ["_num", "_den"],
+                {"period_value": ("_pnum", "_pden"), "latest_value": ("_num", "_den")},
+                row_groups=combined,
+            )
+            table["period_value"] = shown["period_value"]
+            table["latest_value"] = shown["latest_value"]
+            table["latest_patients_meeting"] = shown["_num"]
+            table["latest_patients"] = shown["_den"]
         return table.drop(columns=["_num", "_den", "_pnum", "_pden"])
 
     def _ranks_at(self, month: pd.Timestamp) -> dict[str, float]:

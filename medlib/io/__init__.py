@@ -1,6 +1,7 @@
 """Reading and validating source files into the canonical tables, the store, the bundled data."""
 
 __all__ = [
+    "cells",
     "datasets",
     "hcd_activity",
     "patient_store",

@@ -33,6 +33,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from medlib.errors import MedlibError
 from medlib.io.usage import (
     _CODE,
     _CONTROL,
@@ -84,7 +85,7 @@ _NEGATIVE_ZERO_INTEGER = r"^-0+$"
 _INTEGER_LIKE = re.compile(r"^[^.eE]*$")
 
 
-class _NotExact(Exception):
+class _NotExact(MedlibError):
     """This file is not one the fast path reads exactly as the reference does."""
 
 

@@ -33,6 +33,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from medlib import __version__
+from medlib.io.cells import neutralise_frame
 from medlib.io.patient_tables import PatientTables, check_patient_tables
 from medlib.io.patients import FILE_STEMS, PatientLoadResult, read_patient_folder
 from medlib.io.store import PARTITION_FILE, Store, _now, _write_staged
@@ -167,7 +168,8 @@ def ingest_patients(
             if len(quarantine):
                 target = store.root / "quarantine" / f"{name}.{table}.{sha[:12]}.quarantine.csv"
                 target.parent.mkdir(exist_ok=True)
-                quarantine.to_csv(target, index=False)
+                # A rejected row may hold text written as a spreadsheet formula; it must not run.
+                neutralise_frame(quarantine).to_csv(target, index=False)
                 result.quarantine_files.append(str(target))
         ingested_at = _now()
         frames = {

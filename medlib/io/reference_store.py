@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from medlib import __version__
+from medlib.io.cells import neutralise_frame
 from medlib.io.store import PARTITION_FILE, Store, _now, _write_staged
 from medlib.io.usage import UnusableFileError, check_row_balance, reason_lines, row_balance_line
 
@@ -223,7 +224,8 @@ def ingest_products(
         if len(quarantine):
             qfile = store.root / "quarantine" / f"{source.name}.{sha[:12]}.quarantine.csv"
             qfile.parent.mkdir(exist_ok=True)
-            quarantine.to_csv(qfile, index=False)
+            # A rejected row may hold a name written as a spreadsheet formula; it must not run.
+            neutralise_frame(quarantine).to_csv(qfile, index=False)
             result.quarantine_file = str(qfile)
         table = pa.Table.from_pandas(accepted, preserve_index=False)
         table = table.replace_schema_metadata(

@@ -54,6 +54,7 @@ import pyarrow.parquet as pq
 
 from medlib import __version__
 from medlib.errors import MedlibError
+from medlib.io.cells import neutralise_frame
 
 if TYPE_CHECKING:
     from medlib.io.usage import LoadSummary
@@ -550,7 +551,7 @@ def _ingest_one(store: Store, spec: TableSpec, loaded: _Loaded) -> IngestResult:
         folder = store.root / "quarantine"
         folder.mkdir(exist_ok=True)
         target = folder / f"{path.name}.{sha[:12]}.quarantine.csv"
-        loaded.quarantine.to_csv(target, index=False)
+        neutralise_frame(loaded.quarantine).to_csv(target, index=False)
         result.quarantine_file = str(target)
     rank = RELEASE_RANK[release]
     swaps: list[tuple[Path, Path]] = []

@@ -275,6 +275,17 @@ def _check_utf8(path: Path) -> None:
             ) from None
 
 
+def _refuse_repeated_columns(path: Path, names: list[str], where: str) -> None:
+    """Refuse a header (or Parquet schema) that names a column twice."""
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise UnusableFileError(
+            path,
+            f"{where} repeats the column name{'s' if len(dupes) > 1 else ''} {', '.join(dupes)}",
+            "Give every column a unique name",
+        )
+
+
 def _match_layout(path: Path, columns: list[str]) -> tuple[str, dict[str, str]]:
     present = set(columns)
     best: tuple[int, str] | None = None
@@ -286,6 +297,20 @@ def _match_layout(path: Path, columns: list[str]) -> tuple[str, dict[str, str]]:
         if best is None or overlap > best[0]:
             best = (overlap, name)
     assert best is not None
+    # The right columns in another case (a lower-cased export): say so, not "looks like".
+    folded = {c.casefold(): c for c in columns}
+    for name, mapping in LAYOUTS.items():
+        required = [c for c in mapping.values() if c not in OPTIONAL_SOURCE_COLUMNS]
+        if all(c.casefold() in folded for c in required):
+            found = [folded[c.casefold()] for c in required if c not in present]
+            wanted = [c for c in required if c not in present]
+            raise UnusableFileError(
+                path,
+                f"its header has the {name} columns with their names in another case "
+                f"({', '.join(found)} instead of {', '.join(wanted)})",
+                "Rename the columns exactly as published (the NHSBSA files use upper case), "
+                "or re-export the file unchanged",
+            )
     if best[0] == 0:
         expected = "; ".join(f"{name}: {', '.join(m.values())}" for name, m in LAYOUTS.items())
         shown = ", ".join(columns[:8]) + (" ..." if len(columns) > 8 else "")
@@ -301,8 +326,13 @@ def _match_layout(path: Path, columns: list[str]) -> tuple[str, dict[str, str]]:
         path,
         f"it looks like the {name} layout but is missing the required column"
         f"{'s' if len(missing) > 1 else ''} {', '.join(missing)}",
-        "Add the missing column(s) with these exact names (spelling as published, including"
-        " TOTAL_QUANITY_IN_VMP_UNIT) or re-export the full extract",
+        "Add the missing column(s) with these exact names"
+        + (
+            " (spelling as published, including TOTAL_QUANITY_IN_VMP_UNIT)"
+            if name == "scmd_published"
+            else ""
+        )
+        + " or re-export the full extract",
     )
 
 
@@ -410,14 +440,7 @@ def _read_csv_exact(path: Path) -> tuple[pd.DataFrame, list[int], list[dict[str,
     with path.open("r", encoding="utf-8-sig", newline="") as handle:
         reader = csv.reader(handle)
         header = [h.strip() for h in next(reader)]
-        if len(set(header)) != len(header):
-            dupes = sorted({h for h in header if header.count(h) > 1})
-            raise UnusableFileError(
-                path,
-                f"the header repeats the column name{'s' if len(dupes) > 1 else ''} "
-                f"{', '.join(dupes)}",
-                "Give every column a unique name",
-            )
+        _refuse_repeated_columns(path, header, "the header")
         rows: list[list[str]] = []
         lines: list[int] = []
         width = len(header)
@@ -484,6 +507,15 @@ def _read_parquet_text(path: Path) -> tuple[pd.DataFrame, list[int], list[dict[s
         raise UnusableFileError(
             path, "the file is empty", "Check the export finished and re-run it"
         )
+    try:
+        names = pq.read_schema(path).names
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise UnusableFileError(
+            path,
+            f"it is not a readable Parquet file ({str(exc).splitlines()[0]})",
+            "Re-export it, or give it a .csv name if it is really CSV",
+        ) from None
+    _refuse_repeated_columns(path, names, "its schema")
     try:
         table = pq.read_table(path)
     except (pa.ArrowInvalid, OSError) as exc:

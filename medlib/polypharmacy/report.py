@@ -8,16 +8,19 @@ analyst's API to the same numbers.
 
 Every table and chart label here is lead-facing, so every patient count goes through
 :mod:`medlib.present.disclosure` (1-7 shown as ``*``, other counts rounded to the nearest 5,
-percentages suppressed when their numerator or denominator is, means over 1-7 patients
-suppressed) before anything renders, and no output carries a patient id. The patient-level
-review list lives in :mod:`medlib.polypharmacy.review_list` and is never produced here.
+secondary suppression where a ``*`` could be worked out from a total, percentages and funnel
+limits computed from the published counts, means over 1-7 patients suppressed) before anything
+renders, and no output carries a patient id. The counts the tables share (the by-age
+distribution, the headline thresholds, the breakdowns by age band and sex) are disclosed
+together, once, by :func:`published_counts`, so a count hidden in one table is hidden in every
+other. The patient-level review list lives in :mod:`medlib.polypharmacy.review_list` and is
+never produced here.
 
 The published tables and their columns are documented in ``docs/polypharmacy.md``.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -78,6 +81,7 @@ __all__ = [
     "pincer_funnel_table",
     "pincer_table",
     "publish_lead_tables",
+    "published_counts",
     "shared_flags",
 ]
 
@@ -409,7 +413,7 @@ def disclosed_mean(total: float, n: int, decimals: int = 1) -> float | str | Non
     return round(float(total) / n, decimals)
 
 
-def _count_phrase(count: int) -> str:
+def _count_phrase(count: int | str | None) -> str:
     shown = disclosure.disclose_count(count)
     if shown == disclosure.SUPPRESSED:
         return f"fewer than {disclosure.SMALL_MAX + 1}"
@@ -423,6 +427,96 @@ def _pct_phrase(numerator: int, denominator: int) -> str:
     if shown == disclosure.SUPPRESSED:
         return "not shown (small numbers)"
     return f"{format_pct(shown)}"
+
+
+def _in_band(frame: pd.DataFrame, lo: int, hi: int | None) -> pd.Series:
+    return (frame["n_medicines"] >= lo) & (
+        frame["n_medicines"] <= (hi if hi is not None else np.inf)
+    )
+
+
+def _flag_key(measure: str, group: str) -> tuple:
+    # 15 or more medicines is the by-age table's 15+ band: one count, hidden in both or neither.
+    return ("band", "15+", group) if measure == "medicines_15plus" else (measure, "flagged", group)
+
+
+def _den_key(label: str, group: str) -> tuple:
+    # "All patients" is the by-age table's patients in every table that shows it.
+    return ("patients", group) if label == "all patients" else ("den", label, group)
+
+
+def published_counts(audit: PolyAudit) -> dict[tuple, int | str | None]:
+    """Every patient count the audit's tables and sentences show, as published.
+
+    The counts that add up are disclosed together (:func:`medlib.present.disclosure.
+    complementary_suppression`): the medicine-count bands of each age band to its patients,
+    the age bands to all ages, the age bands and the sexes of each comparator to its total, and
+    the headline thresholds (8+ = 8-9 + 10+, 10+ = 10-14 + 15+). Keys:
+    ``("patients", group)``, ``("band", band, group)``, ``(measure, "flagged", group)`` and
+    ``("den", denominator label, group)``, where ``group`` is an age band, a sex or ``"all"``;
+    15+ medicines is ``("band", "15+", group)`` and a denominator of all patients is
+    ``("patients", group)``.
+    """
+    flags = audit.comparators
+    mine = flags[flags["trust_code"] == audit.organisation]
+    ages = [str(a) for a in comparators.AGE_BANDS]
+    bands = [label for *_, label in MEDICINE_BANDS]
+    raw: dict[tuple, float] = {}
+
+    def put(key: tuple, value: float) -> None:
+        if key in raw and raw[key] != value:
+            raise RuntimeError(f"{key} counted as both {raw[key]} and {value}")
+        raw[key] = value
+
+    for group, frame in [*((a, mine[mine["age_band"] == a]) for a in ages), ("all", mine)]:
+        put(("patients", group), len(frame))
+        for lo, hi, label in MEDICINE_BANDS:
+            put(("band", label, group), int(_in_band(frame, lo, hi).sum()))
+    breakdowns: dict[str, list[str]] = {"all": ["all"]}
+    for column in ("age_band", "sex"):
+        summary = comparators.comparator_summary(mine, by=[column])
+        summary = summary[summary["comparator"] != "mean_medicines"]
+        breakdowns[column] = [str(g) for g in dict.fromkeys(summary[column])]
+        for _, row in summary.iterrows():
+            group = str(row[column])
+            put(_flag_key(row["comparator"], group), int(row["numerator"]))
+            put(_den_key(row["denominator_label"], group), int(row["denominator"]))
+            if column == "sex":
+                put(("patients", group), int((mine["sex"].astype(str) == group).sum()))
+    total = comparators.comparator_summary(mine, by=[])
+    total = total[total["comparator"] != "mean_medicines"]
+    for _, row in total.iterrows():
+        put(_flag_key(row["comparator"], "all"), int(row["numerator"]))
+        put(_den_key(row["denominator_label"], "all"), int(row["denominator"]))
+
+    def add_up(total_key: tuple, part_keys: list[tuple]) -> list[disclosure.Group]:
+        # A breakdown that misses some patients (a sex not recorded) adds up to no total.
+        if not part_keys or sum(raw[k] for k in part_keys) != raw[total_key]:
+            return []
+        return [disclosure.Group(total_key, tuple(part_keys))]
+
+    groups: list[disclosure.Group] = []
+    for group in [*ages, "all"]:
+        groups += add_up(("patients", group), [("band", b, group) for b in bands])
+    for band in bands:
+        groups += add_up(("band", band, "all"), [("band", band, a) for a in ages])
+    labels = dict(zip(total["comparator"], total["denominator_label"], strict=True))
+    for column in ("age_band", "sex"):
+        parts = breakdowns[column]
+        groups += add_up(("patients", "all"), [("patients", g) for g in parts])
+        for measure in (*ACB_KEYS, *COMBINATION_KEYS):
+            groups += add_up(_flag_key(measure, "all"), [_flag_key(measure, g) for g in parts])
+            label = labels[measure]
+            groups += add_up(_den_key(label, "all"), [_den_key(label, g) for g in parts])
+    # The headline's thresholds nest over the by-age table's bands (all ages).
+    groups += add_up(
+        _flag_key("medicines_8plus", "all"),
+        [("band", "8-9", "all"), _flag_key("medicines_10plus", "all")],
+    )
+    groups += add_up(
+        _flag_key("medicines_10plus", "all"), [("band", "10-14", "all"), ("band", "15+", "all")]
+    )
+    return disclosure.published_counts(raw, list(dict.fromkeys(groups)))
 
 
 def publish_lead_tables(tables: Mapping[str, pd.DataFrame], tables_dir: str) -> list[os.PathLike]:
@@ -495,6 +589,7 @@ def headline_sentences(audit: PolyAudit) -> str:
     mine = flags[flags["trust_code"] == audit.organisation]
     summary = comparators.comparator_summary(mine, by=[]).set_index("comparator")
     everyone = comparators.comparator_summary(flags, by=[]).set_index("comparator")
+    published = published_counts(audit)
 
     def overall_phrase(key: str) -> str:
         a = everyone.loc[key]
@@ -507,20 +602,25 @@ def headline_sentences(audit: PolyAudit) -> str:
 
     def line(key: str, text: str) -> str:
         m = summary.loc[key]
-        shown = disclosure.disclose_percentage(m["numerator"], m["denominator"])
+        flagged = published[_flag_key(key, "all")]
+        shown = disclosure.disclose_percentage(
+            flagged, published[_den_key(m["denominator_label"], "all")]
+        )
         if shown is None:
             return f"- {text}: no {m['denominator_label']} at {audit.organisation}; " + (
                 f"{overall_phrase(key)}."
             )
         if shown == disclosure.SUPPRESSED:
+            # The same words whether the count is 1-7 or hidden to protect one: saying which
+            # would tell the reader where the small number is.
             return (
-                f"- {text}: too few patients at {audit.organisation} to show (small numbers "
-                f"are suppressed); {overall_phrase(key)}."
+                f"- {text}: not shown at {audit.organisation} (small numbers, and counts they "
+                f"could be worked out from, are suppressed); {overall_phrase(key)}."
             )
         return (
             f"- {text}: **{format_pct(shown)}** of {m['denominator_label']} at "
             f"{audit.organisation} "
-            f"({_count_phrase(int(m['numerator']))} patients), against {overall_phrase(key)}."
+            f"({_count_phrase(flagged)} patients), against {overall_phrase(key)}."
         )
 
     def mean_phrase(value: float | str | None) -> str:
@@ -555,14 +655,25 @@ def headline_sentences(audit: PolyAudit) -> str:
 # --------------------------------------------------------------------------- tables
 
 
-def _disclose_rates(frame: pd.DataFrame) -> pd.DataFrame:
-    """Disclosed ``patients_flagged``, ``patients_in_denominator`` and ``percent``."""
-    out = disclosure.disclose_table(
-        frame.rename(
-            columns={"numerator": "patients_flagged", "denominator": "patients_in_denominator"}
-        ),
-        count_columns=["patients_flagged", "patients_in_denominator"],
-        percentage_columns={"percent": ("patients_flagged", "patients_in_denominator")},
+def _disclose_rates(frame: pd.DataFrame, shown: Mapping[tuple, object]) -> pd.DataFrame:
+    """Published ``patients_flagged``, ``patients_in_denominator`` and ``percent``.
+
+    The counts come from :func:`published_counts` (``shown``), and the percentage from them.
+    """
+    out = frame.copy()
+    flagged = [
+        shown[_flag_key(m, g)] for m, g in zip(frame["measure_key"], frame["group"], strict=True)
+    ]
+    dens = [
+        shown[_den_key(label, g)]
+        for label, g in zip(frame["denominator_description"], frame["group"], strict=True)
+    ]
+    out["patients_flagged"] = pd.Series(flagged, index=frame.index, dtype=object)
+    out["patients_in_denominator"] = pd.Series(dens, index=frame.index, dtype=object)
+    out["percent"] = pd.Series(
+        [disclosure.disclose_percentage(n, d) for n, d in zip(flagged, dens, strict=True)],
+        index=frame.index,
+        dtype=object,
     )
     return out
 
@@ -572,14 +683,17 @@ def headline_table(audit: PolyAudit) -> pd.DataFrame:
     flags = audit.comparators
     mine = comparators.comparator_summary(flags[flags["trust_code"] == audit.organisation], by=[])
     everyone = comparators.comparator_summary(flags, by=[]).set_index("comparator")
+    shown = published_counts(audit)
     rows = []
     for _, m in mine.iterrows():
         a = everyone.loc[m["comparator"]]
         is_mean = m["comparator"] == "mean_medicines"
+        flagged = "" if is_mean else shown[_flag_key(m["comparator"], "all")]
+        den = shown[_den_key(m["denominator_label"], "all")]
         value = (
             disclosed_mean(m["numerator"], m["denominator"])
             if is_mean
-            else disclosure.disclose_percentage(m["numerator"], m["denominator"])
+            else disclosure.disclose_percentage(flagged, den)
         )
         overall = (
             disclosed_mean(a["numerator"], a["denominator"])
@@ -592,8 +706,8 @@ def headline_table(audit: PolyAudit) -> pd.DataFrame:
                 "measure_key": m["comparator"],
                 "measure": m["label"],
                 "denominator_description": m["denominator_label"],
-                "patients_flagged": "" if is_mean else disclosure.disclose_count(m["numerator"]),
-                "patients_in_denominator": disclosure.disclose_count(m["denominator"]),
+                "patients_flagged": flagged,
+                "patients_in_denominator": den,
                 "value": value,
                 "all_organisations_value": overall,
                 "unit": "medicines per patient" if is_mean else "%",
@@ -607,21 +721,22 @@ def medicines_by_age(audit: PolyAudit) -> pd.DataFrame:
     """Table ``poly_medicines_by_age``: the trust's medicine-count distribution by age band."""
     flags = audit.comparators
     mine = flags[flags["trust_code"] == audit.organisation]
+    shown = published_counts(audit)
     rows = []
     groups = [(band, mine[mine["age_band"] == band]) for band in comparators.AGE_BANDS]
     for band, frame in [*groups, ("all ages", mine)]:
-        n = len(frame)
+        group = "all" if band == "all ages" else str(band)
+        patients = shown[("patients", group)]
         row = {
             "organisation": audit.organisation,
             "age_band": band,
-            "patients": disclosure.disclose_count(n),
-            "mean_medicines": disclosed_mean(frame["n_medicines"].sum(), n),
+            "patients": patients,
+            "mean_medicines": disclosed_mean(frame["n_medicines"].sum(), len(frame)),
         }
-        for lo, hi, label in MEDICINE_BANDS:
-            inside = (frame["n_medicines"] >= lo) & (
-                frame["n_medicines"] <= (hi if hi is not None else np.inf)
+        for *_, label in MEDICINE_BANDS:
+            row[f"percent_{label}"] = disclosure.disclose_percentage(
+                shown[("band", label, group)], patients
             )
-            row[f"percent_{label}"] = disclosure.disclose_percentage(int(inside.sum()), n)
         row["data_source"] = audit.source
         rows.append(row)
     return pd.DataFrame(rows).astype(object)
@@ -657,7 +772,7 @@ def comparators_by_group(audit: PolyAudit, keys: tuple[str, ...]) -> pd.DataFram
             "denominator_label": "denominator_description",
         }
     )
-    out = _disclose_rates(table)
+    out = _disclose_rates(table, published_counts(audit))
     out["organisation"] = audit.organisation
     out["data_source"] = audit.source
     columns = [
@@ -688,14 +803,44 @@ def combinations_table(audit: PolyAudit) -> pd.DataFrame:
 
 
 def _funnel(audit: PolyAudit, key: str) -> tuple[peer_comparison.FunnelResult, pd.DataFrame]:
+    """Funnel limits of one indicator from the published counts, and those counts.
+
+    Limits made from raw counts differ between organisations that show the same rounded
+    denominator, and so give the unrounded one away; made from the published counts they tell
+    a reader nothing new. Organisations whose numerator or denominator is suppressed have no
+    published count to use and are left out of the average and the over-dispersion estimate.
+
+    Returns:
+        The :class:`~medlib.stats.peer_comparison.FunnelResult` over the organisations with
+        both counts shown, and every organisation with anyone in the denominator:
+        ``trust_code``, published ``numerator`` and ``denominator``.
+    """
     summary = pincer.pincer_summary(audit.pincer_flags, by=["trust_code"], keys=[key])
     summary = summary[summary["denominator"] > 0]
     if summary.empty:
         raise InputError(f"no organisation has anyone in the denominator of PINCER {key}")
-    result = peer_comparison.funnel_limits(
-        summary["numerator"], summary["denominator"], summary["trust_code"]
+    shown = pd.DataFrame(
+        {
+            "trust_code": summary["trust_code"].to_numpy(),
+            "numerator": disclosure.disclose_counts(summary["numerator"]),
+            "denominator": disclosure.disclose_counts(summary["denominator"]),
+        },
+        dtype=object,
     )
-    return result, summary
+    usable = ~(
+        shown["numerator"].eq(disclosure.SUPPRESSED)
+        | shown["denominator"].eq(disclosure.SUPPRESSED)
+    )
+    if not usable.any():
+        raise InputError(
+            f"every organisation has 1-7 patients in PINCER {key}: too few to draw a funnel"
+        )
+    result = peer_comparison.funnel_limits(
+        shown.loc[usable, "numerator"].astype(float),
+        shown.loc[usable, "denominator"].astype(float),
+        shown.loc[usable, "trust_code"],
+    )
+    return result, shown
 
 
 def indicator_label(key: str) -> str:
@@ -720,9 +865,8 @@ def pincer_table(audit: PolyAudit) -> pd.DataFrame:
     """Table ``poly_pincer``: each PINCER indicator and composite, trust against all.
 
     ``funnel_position`` compares the trust with the funnel limits across organisations
-    (:func:`medlib.stats.peer_comparison.funnel_limits`, over-dispersion adjusted); it is left out
-    when the
-    trust's own counts are suppressed.
+    (:func:`medlib.stats.peer_comparison.funnel_limits`, over-dispersion adjusted, on the
+    published counts); it is left out when the trust's own counts are suppressed.
     """
     flags = audit.pincer_flags
     mine = pincer.pincer_summary(flags[flags["trust_code"] == audit.organisation], by=[])
@@ -762,29 +906,39 @@ def pincer_table(audit: PolyAudit) -> pd.DataFrame:
 def pincer_funnel_table(audit: PolyAudit, key: str = "gi_bleed") -> pd.DataFrame:
     """Table ``poly_pincer_funnel``: every organisation on one indicator, with funnel limits.
 
-    The data behind :func:`pincer_funnel_chart`. Counts are disclosed; organisations whose
-    counts are suppressed show no percentage or position.
+    The data behind :func:`pincer_funnel_chart`. Counts are disclosed and the limits are those
+    of the published counts (see :func:`_funnel`), so organisations showing the same
+    denominator show the same limits. Organisations whose counts are suppressed show no
+    percentage or position, and no limits when their denominator is suppressed.
     """
-    result, summary = _funnel(audit, key)
-    table = result.table
+    result, shown = _funnel(audit, key)
+    placed = result.table.set_index("label")
     rows = []
-    for _, r in table.iterrows():
-        small = disclosure.is_suppressed(r["numerator"]) or disclosure.is_suppressed(
-            r["denominator"]
-        )
+    for _, r in shown.iterrows():
+        org, num, den = r["trust_code"], r["numerator"], r["denominator"]
+        if org in placed.index:
+            at, position = placed.loc[org], placed.loc[org, "position"]
+        elif den != disclosure.SUPPRESSED:
+            at, position = result.limits([float(den)]).iloc[0], "not shown"
+        else:
+            at, position = None, "not shown"
+
+        def limit(column: str, at: pd.Series | None = at) -> float | None:
+            return None if at is None else round(100 * float(at[column]), 1)
+
         rows.append(
             {
                 "indicator": key,
-                "organisation": r["label"],
-                "this_report": r["label"] == audit.organisation,
-                "patients_flagged": disclosure.disclose_count(r["numerator"]),
-                "patients_in_denominator": disclosure.disclose_count(r["denominator"]),
-                "percent": disclosure.disclose_percentage(r["numerator"], r["denominator"]),
-                "lower_95": round(100 * r["lower_95"], 1),
-                "upper_95": round(100 * r["upper_95"], 1),
-                "lower_99_8": round(100 * r["lower_99.8"], 1),
-                "upper_99_8": round(100 * r["upper_99.8"], 1),
-                "position": "not shown" if small else r["position"],
+                "organisation": org,
+                "this_report": org == audit.organisation,
+                "patients_flagged": num,
+                "patients_in_denominator": den,
+                "percent": disclosure.disclose_percentage(num, den),
+                "lower_95": limit("lower_95"),
+                "upper_95": limit("upper_95"),
+                "lower_99_8": limit("lower_99.8"),
+                "upper_99_8": limit("upper_99.8"),
+                "position": position,
                 "data_source": audit.source,
             }
         )
@@ -848,35 +1002,24 @@ def medicines_by_age_chart(table: pd.DataFrame, audit: PolyAudit) -> plt.Figure:
 def pincer_funnel_chart(audit: PolyAudit, key: str = "gi_bleed") -> plt.Figure:
     """Funnel plot of one PINCER indicator: the trust against every organisation.
 
-    The limits use every organisation's raw counts
-    (:func:`medlib.stats.peer_comparison.funnel_limits`,
-    over-dispersion adjusted). Points are disclosed: an organisation with 1-7 patients in the
-    numerator or denominator is left off, and each point sits at its rounded denominator.
+    The limits and points use the published counts
+    (:func:`medlib.stats.peer_comparison.funnel_limits`, over-dispersion adjusted): each point
+    sits at its rounded denominator, and an organisation with 1-7 patients in the numerator or
+    denominator is left off.
     """
-    result, _ = _funnel(audit, key)
-    table = result.table.copy()
-    small = table["numerator"].map(disclosure.is_suppressed) | table["denominator"].map(
-        disclosure.is_suppressed
-    )
-    table.loc[small, "proportion"] = np.nan
-    table["denominator"] = [
-        float(disclosure.disclose_count(d)) if not s else d
-        for d, s in zip(table["denominator"], small, strict=True)
-    ]
-    shown = dataclasses.replace(result, table=table)
+    result, everyone = _funnel(audit, key)
+    table = result.table
     tag = " (synthetic data)" if audit.synthetic else ""
-    left_off = int(small.sum())
-    subtitle = f"Census date {audit.census_date.date()}; {len(table)} organisations" + (
+    left_off = len(everyone) - len(table)
+    subtitle = f"Census date {audit.census_date.date()}; {len(everyone)} organisations" + (
         f", {left_off} not shown (small numbers)" if left_off else ""
     )
     return charts.funnel_chart(
-        shown,
+        result,
         title=f"PINCER {indicator_label(key)}: {audit.organisation} against all organisations{tag}",
         x_label="Patients at risk (denominator, rounded to 5)",
         y_label="Patients flagged",
-        highlight=[audit.organisation]
-        if not small[table["label"] == audit.organisation].any()
-        else [],
+        highlight=[audit.organisation] if (table["label"] == audit.organisation).any() else [],
         subtitle=subtitle,
     )
 

@@ -1,3 +1,12 @@
 """Presentation: NHS style, charts, figures, disclosure control and published outputs."""
 
-__all__ = ["charts", "disclosure", "figures", "outputs", "sections", "style", "wording"]
+__all__ = [
+    "charts",
+    "disclosure",
+    "disclosure_check",
+    "figures",
+    "outputs",
+    "sections",
+    "style",
+    "wording",
+]

@@ -2,7 +2,9 @@
 
 Every table a notebook shows to leads is also written as ``<tables_dir>/<name>.csv`` so the
 renderer can bundle it into the trust's Excel workbook. Writes are atomic (temporary file, then
-``os.replace``) so an interrupted run never leaves a half-written table.
+``os.replace``) so an interrupted run never leaves a half-written table. Text cells that a
+spreadsheet would run as a formula (``=...``, ``+...``, ``-...``, ``@...``) are written with a
+leading ``'`` (:func:`medlib.io.cells.neutralise_frame`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
+
+from medlib.io.cells import neutralise_frame
 
 __all__ = ["atomic_write_text", "publish_tables"]
 
@@ -48,6 +52,10 @@ def publish_tables(
 
     Returns:
         The paths written.
+
+    Text cells and column names starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
+    return get a leading ``'`` so a spreadsheet shows them instead of running them; numbers
+    are written as they are.
     """
     if not tables_dir:
         return []
@@ -57,6 +65,6 @@ def publish_tables(
         if not _NAME.match(name):
             raise ValueError(f"table name {name!r} must be lower-case snake_case")
         path = folder / f"{name}.csv"
-        atomic_write_text(path, frame.to_csv(index=False))
+        atomic_write_text(path, neutralise_frame(frame).to_csv(index=False))
         written.append(path)
     return written

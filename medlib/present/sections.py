@@ -6,10 +6,18 @@ returns holds the section's parts in order (Markdown text, :class:`Table` views,
 figures) and displays them when Jupyter shows it. Nothing is displayed as a side effect, so a
 test can build a report and read exactly what a lead would see. The notebook's last cell calls
 ``report.publish(tables_dir)`` once, which writes :meth:`Report.tables` for the pack.
+
+Names in a report come from files a team ingests (trusts, molecules, medicines), so every
+string on its way into a page passes one of two escapes here, whatever built it: a
+:class:`Table` cell or column name is HTML-escaped after it is formatted (:func:`safe_html`),
+and a Markdown part is shown through :func:`safe_markdown`, which writes HTML and link
+syntax as entities. A report's Markdown can therefore use emphasis, lists and headings but
+no raw HTML, links or images: a ``<b>`` or ``[text](url)`` in it is shown as typed.
 """
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +30,42 @@ from matplotlib.figure import Figure
 from medlib.errors import InputError
 from medlib.present.outputs import publish_tables
 
-__all__ = ["Report", "Section", "Table"]
+__all__ = ["Report", "Section", "Table", "safe_html", "safe_markdown"]
+
+#: What each character that could start markup in Markdown becomes: HTML's own specials, and
+#: the brackets of link and image syntax (``[text](javascript:...)``, ``![](http://...)``),
+#: which a Markdown renderer never reads as structure when written as entities. (A backslash
+#: escape would be undone by a backslash just before the bracket in the name itself.)
+_MARKDOWN_ENTITIES = str.maketrans(
+    {"&": "&amp;", "<": "&lt;", ">": "&gt;", "[": "&#91;", "]": "&#93;"}
+)
+
+
+def safe_html(value: object) -> str:
+    """Any value as text that shows as typed inside an HTML element or attribute.
+
+    Example:
+        >>> safe_html("<img src=x onerror=alert(1)>")
+        '&lt;img src=x onerror=alert(1)&gt;'
+    """
+    return html.escape(str(value), quote=True)
+
+
+def safe_markdown(text: str) -> str:
+    """Markdown that renders emphasis, lists and headings, but no HTML, links or images.
+
+    Args:
+        text: A Markdown part of a section, with data-derived names in it.
+
+    Returns:
+        The text with ``& < > [ ]`` written as entities, which a Markdown renderer shows as
+        the characters themselves.
+
+    Example:
+        >>> safe_markdown("**<script>x</script>** [a](javascript:b) A&E")
+        '**&lt;script&gt;x&lt;/script&gt;** &#91;a&#93;(javascript:b) A&amp;E'
+    """
+    return text.translate(_MARKDOWN_ENTITIES)
 
 
 @dataclass(frozen=True)
@@ -46,19 +89,34 @@ class Table:
 
         Columns without a format of their own show whole numbers with thousands separators
         and other numbers to one decimal place, whatever the column's dtype (disclosed columns
-        mix numbers with ``*``).
+        mix numbers with ``*``). Every cell is HTML-escaped after it is formatted, and every
+        column name too, so a name holding markup shows as typed.
         """
         styler = self.frame.style.hide(axis="index")
         default = {c: _plain_value for c in self.frame.columns if c not in self.formats}
-        return styler.format({**default, **self.formats}, na_rep=self.na_rep)
+        formats = {c: _escaped(f) for c, f in {**default, **self.formats}.items()}
+        styler = styler.format(formats, na_rep=safe_html(self.na_rep))
+        # Column names can come from data too (a column per trust or per molecule).
+        return styler.format_index(safe_html, axis=1)
 
     def _repr_html_(self) -> str:
-        html = self.styler().to_html()
+        page = self.styler().to_html()
         if self.caption:
-            from html import escape
+            page += f"<p><em>{safe_html(self.caption)}</em></p>"
+        return page
 
-            html += f"<p><em>{escape(self.caption)}</em></p>"
-        return html
+
+def _escaped(formatter: str | Callable[[Any], object] | None) -> Callable[[Any], str]:
+    """A cell formatter whose output is HTML-escaped.
+
+    pandas' own ``escape="html"`` escapes a string before a formatter sees it, so text a
+    formatter makes from any other value would reach the page raw; escaping the formatted
+    text covers every formatter.
+    """
+    if formatter is None:
+        formatter = _plain_value
+    render = formatter.format if isinstance(formatter, str) else formatter
+    return lambda value: safe_html(render(value))
 
 
 def _plain_value(value: Any) -> str:
@@ -79,7 +137,8 @@ class Section:
 
     Args:
         *parts: Markdown text (``str``), :class:`Table` views and matplotlib figures; ``None``
-            parts are left out, so a section can include a part only when it applies.
+            parts are left out, so a section can include a part only when it applies. Text is
+            shown through :func:`safe_markdown` (no raw HTML, links or images).
     """
 
     def __init__(self, *parts: Part | None) -> None:
@@ -117,7 +176,7 @@ class Section:
 
         for part in self.parts:
             if isinstance(part, str):
-                display(Markdown(part))
+                display(Markdown(safe_markdown(part)))
             elif isinstance(part, Figure):
                 show_figure(part)
             else:

@@ -2,22 +2,25 @@
 
 The ``medlib`` command line mounts it as ``medlib report``; ``python -m medlib.render`` runs
 it on its own. Exit codes: 0 all reports rendered, 1 some report failed, 2 the parameter set
-or options are invalid (nothing was run), 3 another render holds the pack folder.
+or options are invalid (nothing was run), 3 another render holds the pack folder, 4 the disk
+filled up (the render stopped).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
 
-__all__ = ["EXIT_FAILED", "EXIT_INVALID", "main", "report"]
+__all__ = ["EXIT_BUSY", "EXIT_FAILED", "EXIT_INVALID", "EXIT_NO_SPACE", "main", "report"]
 
 EXIT_FAILED = 1
 EXIT_INVALID = 2
 EXIT_BUSY = 3
+#: The disk (or quota) filled up: the render stopped, whatever its reports would have done.
+EXIT_NO_SPACE = 4
 #: Lines of a failing cell's traceback printed under the summary.
 DETAIL_LINES = 12
 
@@ -88,7 +91,8 @@ def report(
     Writes index.html, HTML reports without code, the executed notebooks, CSV tables,
     one Excel workbook per trust and manifest.json under reports/<name>/.
 
-    Exit codes: 0 all rendered, 1 a report failed, 2 invalid parameters, 3 pack busy.
+    Exit codes: 0 all rendered, 1 a report failed, 2 invalid parameters, 3 pack busy,
+    4 disk full.
     """
     import sys
 
@@ -97,7 +101,7 @@ def report(
         # build when nbformat loads (~1.4 s; see medlib.render.execute.worker_init).
         sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
     from medlib.render.params import ParameterError
-    from medlib.render.runner import PackBusyError, render_pack
+    from medlib.render.runner import DiskFullError, PackBusyError, render_pack
     from medlib.render.summary import summary_table
 
     console = Console(stderr=True)
@@ -123,6 +127,15 @@ def report(
     except PackBusyError as exc:
         console.print("[bold red]Busy:[/]", str(exc), highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_BUSY) from None
+    except DiskFullError as exc:
+        _disk_full(console, str(exc))
+    except OSError as exc:
+        from medlib.render.execute import no_space
+
+        if no_space(exc) is None:
+            raise
+        # Before the render took the pack folder (creating it, or its lock file).
+        _disk_full(console, f"{exc}: the render could not start")
     out = Console()
     for failed in result.failed:
         if failed.detail:
@@ -142,6 +155,14 @@ def report(
         )
     if not result.ok:
         raise typer.Exit(EXIT_FAILED)
+
+
+def _disk_full(console: Console, message: str) -> NoReturn:
+    from rich.markup import escape
+
+    # The message names a path, which may hold brackets that rich would read as markup.
+    console.print("[bold red]Disk full:[/]", escape(message), highlight=False, soft_wrap=True)
+    raise typer.Exit(EXIT_NO_SPACE)
 
 
 def main() -> None:

@@ -5,6 +5,12 @@ the workbook is, the disclosure policy, and which sheet holds which table (sheet
 limited to 31 characters, so long table names are shortened there). Codes stay text so dm+d
 ids keep every digit; other columns become numbers where every value is a number, with ``*``
 (a suppressed count) kept as text.
+
+Every sheet, the About sheet included, is written through
+:func:`medlib.io.cells.neutralise_frame`: text starting with ``=``, ``+``, ``-``, ``@``, a tab or
+a carriage return gets a leading ``'``, so openpyxl stores it as text rather than as a live
+formula. Published CSVs already carry that quote, and :func:`read_table_csv` keeps it: such a
+value is not a number, so it stays text and is written as the same text.
 """
 
 from __future__ import annotations
@@ -16,6 +22,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
+
+from medlib.io.cells import neutralise_frame
 
 __all__ = ["read_table_csv", "sheet_names", "write_workbook"]
 
@@ -47,7 +55,11 @@ def sheet_names(table_names: Sequence[str]) -> dict[str, str]:
 
 
 def read_table_csv(path: Path) -> pd.DataFrame:
-    """Read a published table for the workbook: codes as text, numbers as numbers."""
+    """Read a published table for the workbook: codes as text, numbers as numbers.
+
+    Text is read as it was published: a neutralised ``'=...`` keeps its quote (it is not a
+    number), so the workbook shows it as text too.
+    """
     header = pd.read_csv(path, nrows=0).columns
     text_columns = {c: str for c in header if _CODE_COLUMN.search(str(c))}
     table = pd.read_csv(path, dtype=text_columns, keep_default_na=False, na_values=[""])
@@ -71,6 +83,9 @@ def write_workbook(
         about: ``(label, text)`` rows for the top of the About sheet.
         sources: ``{table_name: notebook}`` shown in the About sheet's table list.
 
+    Text that a spreadsheet would run as a formula is written with a leading ``'`` (see the
+    module notes); numbers stay numbers.
+
     Returns:
         ``path``.
     """
@@ -93,13 +108,15 @@ def write_workbook(
     try:
         with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
             about_frame = pd.DataFrame(list(about), columns=["item", "value"])
-            about_frame.to_excel(writer, sheet_name=ABOUT_SHEET, index=False)
-            listing.to_excel(
+            # openpyxl stores any text starting with "=" as a formula: names from data must
+            # not become one (the About sheet holds the trust's name and the column names).
+            neutralise_frame(about_frame).to_excel(writer, sheet_name=ABOUT_SHEET, index=False)
+            neutralise_frame(listing).to_excel(
                 writer, sheet_name=ABOUT_SHEET, index=False, startrow=len(about_frame) + 2
             )
             _fit_columns(writer.sheets[ABOUT_SHEET], [("item", 22), ("value", 90)])
             for table, frame in tables.items():
-                frame.to_excel(writer, sheet_name=names[table], index=False)
+                neutralise_frame(frame).to_excel(writer, sheet_name=names[table], index=False)
                 widths = [(c, min(50, max(len(str(c)), 10) + 2)) for c in frame.columns]
                 _fit_columns(writer.sheets[names[table]], widths)
                 writer.sheets[names[table]].freeze_panes = "A2"

@@ -8,13 +8,23 @@ moves a finished report into place, so a report killed half-way never appears co
 Two limits stop a stuck report holding up a pack. Papermill's ``execution_timeout`` stops a
 cell that runs too long; a wall-clock watchdog kills the kernel when the whole notebook runs
 longer than the limit. A kernel that dies on its own (``DeadKernelError``) is retried once.
+
+Workers die with the render that started them, even when it is killed with ``kill -9`` (which
+runs no clean-up): on Linux each worker asks the kernel for ``SIGKILL`` when its parent dies
+(``prctl(PR_SET_PDEATHSIG)``), elsewhere a thread exits it when its parent changes. A worker's
+Jupyter kernels then exit by themselves: the kernel launcher gives each its parent's pid
+(``JPY_PARENT_PID``) and ipykernel exits when that parent is gone.
 """
 
 from __future__ import annotations
 
+import ctypes
+import errno
+import multiprocessing
 import os
 import re
 import shutil
+import signal
 import sys
 import threading
 import time
@@ -34,6 +44,8 @@ __all__ = [
     "ReportFailed",
     "ReportOutcome",
     "ReportTask",
+    "die_with_parent",
+    "no_space",
     "run_report",
     "worker_init",
 ]
@@ -42,6 +54,12 @@ __all__ = [
 TABLES_FOLDER = "tables"
 #: How many times a report runs when its kernel dies (the first run plus one retry).
 KERNEL_ATTEMPTS = 2
+#: ``prctl`` option: the signal this process gets when its parent dies (linux/prctl.h).
+PR_SET_PDEATHSIG = 1
+#: Seconds between checks of the parent where ``PR_SET_PDEATHSIG`` is not available.
+PARENT_POLL_SECONDS = 1.0
+#: ``errno`` values of a write refused for want of space: the disk, or the user's quota, is full.
+NO_SPACE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
 @dataclass(frozen=True)
@@ -94,15 +112,46 @@ class ReportOutcome:
     timings: dict[str, float] = field(default_factory=dict)
     tables: list[str] = field(default_factory=list)
     stderr_outputs: int = 0
+    #: The report failed because the disk (or quota) is full: the render stops.
+    no_space: bool = False
 
 
 class ReportFailed(MedlibError):
     """A report cannot be published; the message says why."""
 
-    def __init__(self, message: str, detail: str | None = None, findings: list[str] | None = None):
+    def __init__(
+        self,
+        message: str,
+        detail: str | None = None,
+        findings: list[str] | None = None,
+        no_space: bool = False,
+    ):
         super().__init__(message)
         self.detail = detail
         self.findings = findings or []
+        self.no_space = no_space
+
+
+def no_space(exc: BaseException | None) -> OSError | None:
+    """The full-disk error an exception is, or was raised from or while handling, or None.
+
+    A library that meets a full disk may raise its own error while handling the ``OSError``
+    (or re-raise it as another), so the whole chain is searched.
+
+    Example:
+        >>> import errno
+        >>> no_space(OSError(errno.ENOSPC, "No space left on device")).errno == errno.ENOSPC
+        True
+        >>> no_space(OSError(errno.EACCES, "Permission denied")) is None
+        True
+    """
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in NO_SPACE_ERRNOS:
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 class _Watchdog:
@@ -121,23 +170,28 @@ class _Watchdog:
         self._timer.cancel()
 
     def _kill(self) -> None:
-        import psutil
-
         self.fired = True
-        # The kernel is a child of this worker (in its own process group); kill it and its children.
-        for child in psutil.Process().children(recursive=True):
-            try:
-                child.kill()
-            except psutil.Error:
-                pass
+        _kill_own_children()
+
+
+def _kill_own_children() -> None:
+    """Kill this process's children and theirs (a worker's kernel is in its own group)."""
+    import psutil
+
+    for child in psutil.Process().children(recursive=True):
+        try:
+            child.kill()
+        except psutil.Error:
+            pass
 
 
 def worker_init() -> None:
-    """Process-pool initializer: quiet, quick-starting workers.
+    """Process-pool initializer: workers that die with their parent, quiet and quick to start.
 
     Kernels inherit the worker's stdout and stderr; their logging would break the progress
     bar. Cell output is unaffected: it is captured in the notebook.
     """
+    die_with_parent()
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
@@ -151,6 +205,47 @@ def worker_init() -> None:
     # at import and costs ~1.4 s per process; notebooks never use the IRI formats it checks.
     # Workers are this renderer's own processes, so opting out here affects nothing else.
     sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
+
+def die_with_parent() -> None:
+    """End this process when the process that started it ends, however that ends.
+
+    A pool worker killed with its render would otherwise live on (with its kernel, and the
+    multiprocessing resource tracker it keeps open) until its report finished or for ever.
+    On Linux the kernel sends ``SIGKILL`` when the parent dies (``PR_SET_PDEATHSIG``); where
+    that is not available, a daemon thread checks the parent every
+    :data:`PARENT_POLL_SECONDS` and kills this process's children, then the process.
+    """
+    parent = multiprocessing.parent_process()
+    parent_pid = parent.pid if parent is not None and parent.pid else os.getppid()
+    if _death_signal_set():
+        # The parent may have died before the request, which then never fires.
+        if os.getppid() != parent_pid:
+            os._exit(1)
+        return
+    threading.Thread(
+        target=_exit_when_orphaned, args=(parent_pid,), name="medlib-parent-watch", daemon=True
+    ).start()
+
+
+def _death_signal_set() -> bool:
+    """Ask Linux for ``SIGKILL`` when the parent dies; False where that cannot be asked."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0
+    except (OSError, AttributeError):  # no C library, or no prctl in it
+        return False
+
+
+def _exit_when_orphaned(parent_pid: int) -> None:
+    while os.getppid() == parent_pid:
+        time.sleep(PARENT_POLL_SECONDS)
+    try:
+        _kill_own_children()
+    finally:
+        os._exit(1)  # whatever happened above: an orphan must not live on
 
 
 def run_report(task: ReportTask) -> ReportOutcome:
@@ -167,9 +262,11 @@ def run_report(task: ReportTask) -> ReportOutcome:
         outcome.status = STATUS_OK
     except ReportFailed as exc:
         outcome.error, outcome.detail, outcome.findings = str(exc), exc.detail, exc.findings
+        outcome.no_space = exc.no_space
     except Exception as exc:  # a worker must report every failure, not die with it
         outcome.error = f"unexpected error: {type(exc).__name__}: {exc}"
         outcome.detail = traceback.format_exc()
+        outcome.no_space = no_space(exc) is not None
     outcome.finished = now_iso()
     outcome.seconds = round(time.perf_counter() - clock, 3)
     return outcome
@@ -264,6 +361,8 @@ def _execute_with_retry(
                 raise ReportFailed(
                     f"cell {exc.cell_index + 1} raised {exc.ename}: {_one_line(exc.evalue)}",
                     detail=_strip_ansi("\n".join(exc.traceback)),
+                    # The kernel's own write (a table, a chart) found the disk full.
+                    no_space=_kernel_no_space(exc.ename, exc.evalue),
                 ) from None
             except CellTimeoutError:
                 raise ReportFailed(
@@ -282,6 +381,12 @@ def _execute_with_retry(
                     raise _timed_out(task) from None
                 raise
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _kernel_no_space(ename: str, evalue: str) -> bool:
+    # A kernel's exception arrives as text: OSError and its subclasses print their errno first.
+    codes = {f"[Errno {code}]" for code in NO_SPACE_ERRNOS}
+    return ename in {"OSError", "IOError"} and any(str(evalue).startswith(c) for c in codes)
 
 
 def _timed_out(task: ReportTask) -> ReportFailed:

@@ -117,11 +117,13 @@ def build_index(
             "nothing for them (each says why).</p>"
         )
     if done + unavailable < total:
-        reason = (
-            "a render is in progress or was interrupted"
-            if run.get("status") == "running"
-            else "some reports failed or have not been rendered"
-        )
+        if run.get("status") == "running":
+            reason = "a render is in progress or was interrupted"
+        elif run.get("status") == "failed" and run.get("error"):
+            # The render itself stopped (a full disk): say why, not only that reports are missing.
+            reason = f"the last render stopped: {run['error']}"
+        else:
+            reason = "some reports failed or have not been rendered"
         warning = (
             f'<p class="warning">This pack is incomplete: {done} of {total} reports are '
             f"complete ({failed} failed); {esc(reason)}.</p>"

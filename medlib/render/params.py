@@ -3,8 +3,10 @@
 A parameter set names the trusts, the notebooks and the values passed to them. Papermill only
 warns about a parameter the notebook does not declare, so a misspelt key would silently render
 every report with a default. Everything here runs before any kernel starts: the YAML is checked
-for unknown keys, wrong types, unknown trust codes, periods out of order and missing data files,
-then each key is checked against the parameters the notebooks declare (read with
+for unknown keys, wrong types, unknown trust codes, periods out of order, missing data files and
+the values of parameters whose meaning their name gives (a census date is a real day, a seed is
+not negative, a folder exists: relative paths are read from the parameter file's folder), then
+each key is checked against the parameters the notebooks declare (read with
 ``papermill.inspect_notebook``). All problems are reported together in one
 :class:`ParameterError`, each naming the key and what was expected.
 """
@@ -24,13 +26,17 @@ from typing import Any
 
 import yaml
 
+from medlib._safe_yaml import NoAliasLoader, RefusedYAMLError
 from medlib.context import NEEDS, check_period_end, check_trust_code, usage_coverage
 from medlib.errors import MedlibError
 from medlib.paths import DATA_DIR, PARAMETERS_DIR, PROJECT_ROOT
 from medlib.reference.trusts import UnknownTrustError, icb_members
+from medlib.render.manifest import FOLDER_PARAMETERS
 
 __all__ = [
+    "DAY_PARAMETERS",
     "DEFAULT_TIMEOUT_SECONDS",
+    "NON_NEGATIVE_PARAMETERS",
     "PERIOD_KEYS",
     "REPORT_PARAMETERS",
     "RESERVED_PARAMETERS",
@@ -65,6 +71,10 @@ STORE_PARAMETER = "store"
 RESERVED_PARAMETERS = frozenset({TRUST_PARAMETER, TABLES_PARAMETER, STORE_PARAMETER})
 #: Top-level period keys, passed on to every notebook that declares a parameter of that name.
 PERIOD_KEYS = ("period_start", "period_end")
+#: Parameters that are a day written ``YYYY-MM-DD`` within the period, or empty (the default).
+DAY_PARAMETERS = ("census_date",)
+#: Parameters that are whole numbers of 0 or more (a seed, an age).
+NON_NEGATIVE_PARAMETERS = ("seed", "min_age", "max_age")
 DEFAULT_TIMEOUT_SECONDS = 600
 
 _REQUIRED_KEYS = ("name", "title", "period_end", "trusts", "notebooks")
@@ -80,6 +90,7 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _NOTEBOOK = re.compile(r"^[a-z0-9][a-z0-9_]{0,63}$")
 _TRUST_CODE = re.compile(r"^[A-Z0-9]{3,5}$")
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _MISSING = object()
 
 
@@ -213,32 +224,46 @@ def load_parameter_set(
         raise ParameterError(
             source, [f"not UTF-8 text (byte {exc.start:,} cannot be decoded): save it as UTF-8"]
         ) from None
-    except yaml.YAMLError as exc:
+    except RefusedYAMLError as exc:
+        # Refused while parsing, before any value is built (medlib._safe_yaml).
+        raise ParameterError(source, [exc.problem]) from None
+    except (yaml.YAMLError, ValueError) as exc:
+        # ValueError: a value tagged !!timestamp that is no date (2024-02-30).
         raise ParameterError(source, [f"not valid YAML: {exc}"]) from None
-    try:
-        return parse_parameter_set(
-            raw, source=source, path=path, known_trusts=known_trusts, data_dir=data_dir
-        )
-    except RecursionError:
-        raise ParameterError(
-            source, ["a value contains itself (a YAML alias inside its own anchor)"]
-        ) from None
+    return parse_parameter_set(
+        raw, source=source, path=path, known_trusts=known_trusts, data_dir=data_dir
+    )
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """A safe loader that refuses a key given twice in one mapping (YAML keeps the last)."""
+class _UniqueKeyLoader(NoAliasLoader):
+    """A loader that refuses aliases and repeated keys, and keeps dates as text.
+
+    YAML keeps the last of two equal keys without a word. Dates stay text so that an impossible
+    one (``census_date: 2024-02-30``) is reported against its key by the checks below, not as a
+    parser crash; valid dates reach notebooks as the same ISO strings either way.
+    """
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
         seen: dict[object, int] = {}
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
             line = key_node.start_mark.line + 1
-            if key in seen:
+            try:
+                repeated = key in seen
+            except TypeError:  # an unhashable key: the base constructor reports it
+                continue
+            if repeated:
                 raise yaml.constructor.ConstructorError(
                     None, None, f"{key}: key appears twice (lines {seen[key]} and {line})"
                 )
             seen[key] = line
         return super().construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in NoAliasLoader.yaml_implicit_resolvers.items()
+}
 
 
 def parse_parameter_set(
@@ -279,7 +304,11 @@ def parse_parameter_set(
     notebooks = _check_str_list(
         data, "notebooks", problems, _NOTEBOOK, "notebook names without .ipynb"
     )
-    parameters = _check_parameters(data.get("parameters", {}), "parameters", problems)
+    # Relative paths in values are read from the parameter file's folder, as data.store is.
+    base = path.parent if path is not None else Path.cwd()
+    parameters = _check_parameters(
+        data.get("parameters", {}), "parameters", problems, base, period_end
+    )
     notebook_parameters: dict[str, dict[str, Any]] = {}
     per_notebook = data.get("notebook_parameters", {})
     if not isinstance(per_notebook, Mapping):
@@ -295,7 +324,7 @@ def parse_parameter_set(
                     f"{list(notebooks)}{_suggest(str(nb_name), notebooks)}"
                 )
             notebook_parameters[str(nb_name)] = _check_parameters(
-                values, f"notebook_parameters.{nb_name}", problems
+                values, f"notebook_parameters.{nb_name}", problems, base, period_end
             )
     timeout = data.get("timeout_seconds", DEFAULT_TIMEOUT_SECONDS)
     if isinstance(timeout, bool) or not isinstance(timeout, int) or not 0 < timeout <= 86_400:
@@ -449,16 +478,34 @@ def effective_parameters(spec: NotebookSpec, values: Mapping[str, Any]) -> dict[
     return {**defaults, **values}
 
 
-def check_coverage(pset: ParameterSet, specs: Mapping[str, NotebookSpec]) -> None:
+def check_coverage(
+    pset: ParameterSet, specs: Mapping[str, NotebookSpec], today: dt.date | None = None
+) -> None:
     """Refuse a ``period_end`` outside the data a notebook of the set reads.
 
+    A notebook that needs ``usage`` is checked against the months of the store's usage. One
+    that does not (its data may be synthetic, made up to any month) still cannot report on a
+    month that has not begun, so a ``period_end`` after the current month is refused for it.
+
+    Args:
+        pset: The parameter set.
+        specs: Its notebooks, from :func:`check_against_notebooks`.
+        today: The current date (default: the system's).
+
     Raises:
-        ParameterError: ``period_end`` falls outside the store's months (naming the coverage).
+        ParameterError: ``period_end`` falls outside the store's months (naming the coverage),
+            or after the current month.
     """
     problems = []
     end = check_period_end(pset.period_end)
+    this_month = (today or dt.date.today()).strftime("%Y-%m")
     for nb_name, spec in specs.items():
         if "usage" not in spec.needs:
+            if pset.period_end > this_month:
+                problems.append(
+                    f"period_end: {pset.period_end} is after the current month ({this_month}); "
+                    "no data covers a month that has not begun"
+                )
             continue
         coverage = usage_coverage(pset.store or "")
         if coverage.first_month is None or coverage.last_month is None:
@@ -689,7 +736,9 @@ def _check_trusts(
     return trusts
 
 
-def _check_parameters(values: Any, where: str, problems: list[str]) -> dict[str, Any]:
+def _check_parameters(
+    values: Any, where: str, problems: list[str], base: Path, period_end: str | None
+) -> dict[str, Any]:
     if values is None:
         return {}
     if not isinstance(values, Mapping):
@@ -714,8 +763,62 @@ def _check_parameters(values: Any, where: str, problems: list[str]) -> dict[str,
         elif not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", key):
             problems.append(f"{where}.{key}: not a valid parameter name")
         else:
-            out[key] = value
+            out[key] = _check_known_value(f"{where}.{key}", key, value, problems, base, period_end)
     return out
+
+
+def _check_known_value(
+    where: str, key: str, value: Any, problems: list[str], base: Path, period_end: str | None
+) -> Any:
+    """Check a value whose meaning the parameter's name gives, whatever the notebook.
+
+    A wrong type is left to :func:`check_against_notebooks`, which names the declaration.
+    Returns the value to pass on: a folder's absolute path, else the value itself.
+    """
+    if key in DAY_PARAMETERS and isinstance(value, str) and value:
+        day = _real_day(value)
+        if day is None:
+            problems.append(
+                f"{where}: {value!r} is not a date; expected a day written YYYY-MM-DD "
+                "(e.g. 2024-03-31), or empty for the last day of period_end"
+            )
+        elif period_end and day > _month_end(period_end):
+            problems.append(
+                f"{where}: {value} is after period_end {period_end}; expected a day up to "
+                f"{_month_end(period_end).isoformat()}, or empty for the last day of period_end"
+            )
+    elif key in NON_NEGATIVE_PARAMETERS and isinstance(value, int) and not isinstance(value, bool):
+        if value < 0:
+            problems.append(f"{where}: expected a whole number of 0 or more, got {value}")
+    elif key in FOLDER_PARAMETERS and isinstance(value, str) and value.strip():
+        folder = Path(value.strip()).expanduser()
+        if not folder.is_absolute():
+            # Not from the kernel's working folder, which is the report's staging folder.
+            folder = base / folder
+        folder = folder.resolve()
+        if not folder.is_dir():
+            problems.append(
+                f"{where}: {value!r} is not a folder ({_display(folder)}); a relative path is "
+                "read from the parameter set's folder"
+            )
+        return str(folder)
+    return value
+
+
+def _real_day(text: str) -> dt.date | None:
+    if not _DAY.match(text):
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:  # a day the month does not have, such as 2024-02-30
+        return None
+
+
+def _month_end(month: str) -> dt.date:
+    """The last day of a month written ``YYYY-MM`` (already checked)."""
+    year, number = (int(part) for part in month.split("-"))
+    following = dt.date(year + (number == 12), number % 12 + 1, 1)
+    return following - dt.timedelta(days=1)
 
 
 def _check_store(data: Mapping[str, Any], problems: list[str], path: Path | None) -> str | None:

@@ -28,7 +28,7 @@ from medlib.present.disclosure import POLICY
 from medlib.present.outputs import atomic_write_text
 from medlib.render.digest import build_digest, digest_html, digest_markdown
 from medlib.render.excel import read_table_csv, write_workbook
-from medlib.render.execute import TABLES_FOLDER, ReportOutcome
+from medlib.render.execute import TABLES_FOLDER, ReportOutcome, no_space
 from medlib.render.index import (
     STATE_FAILED,
     STATE_NOT_AVAILABLE,
@@ -209,6 +209,13 @@ class PackWriter:
                     except (OSError, ValueError) as exc:
                         self._remove_files(self.reports[key])
                         self.reports[key]["status"] = STATUS_FAILED
+                        if no_space(exc) is not None:
+                            self.reports[key].update(
+                                error="could not publish: no space left on device",
+                                files={},
+                                tables=[],
+                            )
+                            raise  # a full disk stops the render (medlib.render.runner)
                         self.rebuild_workbook(outcome.trust_code)
                         outcome.status = STATUS_FAILED
                         outcome.error = f"could not publish: {type(exc).__name__}: {exc}"

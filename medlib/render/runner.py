@@ -3,11 +3,14 @@
 :func:`render_pack` validates the parameter set against the notebooks before any kernel
 starts, runs each report in a process pool (one kernel per notebook), publishes each finished
 report as it arrives, and returns a :class:`PackResult` with every report's status. One
-failure never stops the others; the caller decides the exit code from ``result.ok``.
+failure never stops the others; the caller decides the exit code from ``result.ok``. A full
+disk is the exception: nothing more can be written, so the render stops its workers, removes
+its staging folder, records the run as failed and raises :class:`DiskFullError`.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import multiprocessing
 import os
@@ -29,7 +32,7 @@ from medlib.context import report_unavailable
 from medlib.errors import MedlibError
 from medlib.paths import NOTEBOOKS_DIR, REPORTS_DIR
 from medlib.reference.trusts import trust_names
-from medlib.render.execute import ReportOutcome, ReportTask, run_report, worker_init
+from medlib.render.execute import ReportOutcome, ReportTask, no_space, run_report, worker_init
 from medlib.render.html import ReportHeading
 from medlib.render.manifest import (
     STATUS_FAILED,
@@ -61,6 +64,7 @@ from medlib.render.versions import previous_version, publish_version
 
 __all__ = [
     "STATUS_SKIPPED",
+    "DiskFullError",
     "PackBusyError",
     "PackResult",
     "ReportResult",
@@ -145,6 +149,21 @@ class PackBusyError(MedlibError, RuntimeError):
     """Another render is writing to the same pack folder."""
 
 
+class DiskFullError(MedlibError, RuntimeError):
+    """The disk (or the user's quota) filled up during a render, which stopped.
+
+    Attributes:
+        result: The reports as far as the render got.
+        manifest_written: Whether the manifest could still be rewritten to say the run failed
+            (if not, the manifest on disk does not record the failure).
+    """
+
+    def __init__(self, message: str, result: PackResult, manifest_written: bool):
+        super().__init__(message)
+        self.result = result
+        self.manifest_written = manifest_written
+
+
 def render_pack(
     parameter_set: ParameterSet | str | Path,
     *,
@@ -188,6 +207,8 @@ def render_pack(
     Raises:
         ParameterError: The parameter set or the selection is invalid (nothing was run).
         PackBusyError: Another render holds the pack folder.
+        DiskFullError: The disk filled up: the workers were stopped, the staging folder
+            removed and (if it could still be written) the manifest marked failed.
     """
     clock = time.perf_counter()
     console = console or Console(stderr=True)
@@ -230,7 +251,7 @@ def render_pack(
     }
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    with _pack_lock(out_dir):
+    with _pack_lock(out_dir), _stop_when_disk_full(out_dir, result) as stop:
         manifest = load_manifest(out_dir)
         fresh = new_manifest(_pset_record(pset), data_records)
         if manifest is None:
@@ -238,6 +259,7 @@ def render_pack(
         else:
             manifest.update({k: v for k, v in fresh.items() if k not in {"reports", "trusts"}})
         writer = PackWriter(out_dir, pset, manifest, inputs, trust_names)
+        stop.writer = writer
 
         selected = [report_key(t, nb) for t in chosen_trusts for nb in chosen_notebooks]
         to_render = [k for k in selected if not (resume and writer.complete(k))]
@@ -288,8 +310,10 @@ def render_pack(
         # Each trust's workbook is written once, after its last report of this run, not once
         # per report: openpyxl takes ~0.4 s a workbook, in the process that also publishes.
         left = Counter(key.split("/", 1)[0] for key in to_render)
+        outcomes = _run_tasks(tasks, jobs, pset.timeout_seconds, progress, console)
+        disk_full = False
         try:
-            for outcome in _run_tasks(tasks, jobs, pset.timeout_seconds, progress, console):
+            for outcome in outcomes:
                 outcome = writer.publish(outcome, workbook=False)
                 left[outcome.trust_code] -= 1
                 if left[outcome.trust_code] == 0:
@@ -307,19 +331,29 @@ def render_pack(
                         outcome.detail,
                     )
                 )
+                if outcome.no_space:
+                    # The worker found the disk full: every report after it would too.
+                    raise _ReportNoSpace(report_key(outcome.trust_code, outcome.notebook))
+        except Exception as exc:  # a full disk may surface as another library's error
+            disk_full = no_space(exc) is not None
+            raise
         finally:
-            for trust in [t for t, n in left.items() if n > 0]:
-                writer.rebuild_workbook(trust)  # interrupted: the workbook of what is complete
-            result.complete = writer.pack_complete()
-            manifest["run"]["status"] = "complete" if result.complete else "incomplete"
-            manifest["run"]["finished"] = now_iso()
-            if writer.has_tracker:
-                writer.write_digest(previous_version(out_dir))
-            writer.write_tracker()
-            writer.write()
-            if result.complete:
-                result.version = publish_version(out_dir, pset.period_end)
-            shutil.rmtree(out_dir / STAGING_FOLDER, ignore_errors=True)
+            outcomes.close()  # stops the pool and its workers if the loop did not finish
+            # A full disk refuses the workbooks, tracker and index too: _stop_when_disk_full
+            # writes only the manifest.
+            if not disk_full:
+                for trust in [t for t, n in left.items() if n > 0]:
+                    writer.rebuild_workbook(trust)  # interrupted: the workbook of what is complete
+                result.complete = writer.pack_complete()
+                manifest["run"]["status"] = "complete" if result.complete else "incomplete"
+                manifest["run"]["finished"] = now_iso()
+                if writer.has_tracker:
+                    writer.write_digest(previous_version(out_dir))
+                writer.write_tracker()
+                writer.write()
+                if result.complete:
+                    result.version = publish_version(out_dir, pset.period_end)
+                shutil.rmtree(out_dir / STAGING_FOLDER, ignore_errors=True)
 
     order = {key: i for i, key in enumerate(selected)}
     result.reports.sort(key=lambda r: order.get(report_key(r.trust_code, r.notebook), 0))
@@ -522,14 +556,101 @@ def _failed(task: ReportTask, error: str) -> ReportOutcome:
 
 
 def _kill_children() -> None:
-    """Kill this process's children (pool workers and their kernels)."""
+    """Kill this process's children (pool workers and their kernels), not its resource tracker.
+
+    The tracker is shared by everything in this process that uses multiprocessing; killed, it
+    is relaunched without the resources it knew of, and warns of leaks.
+    """
+    from multiprocessing import resource_tracker
+
     import psutil
 
+    tracker = getattr(getattr(resource_tracker, "_resource_tracker", None), "_pid", None)
     for child in psutil.Process().children(recursive=True):
+        if child.pid == tracker:
+            continue
         try:
             child.kill()
         except psutil.Error:
             pass
+
+
+class _ReportNoSpace(MedlibError, OSError):
+    """A report's worker or kernel found the disk full (raised in the main process)."""
+
+    def __init__(self, key: str):
+        super().__init__(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        self.key = key
+
+
+class _DiskFullStop:
+    """What :func:`_stop_when_disk_full` needs to record the failure (set once it exists)."""
+
+    writer: PackWriter | None = None
+
+
+@contextmanager
+def _stop_when_disk_full(out_dir: Path, result: PackResult) -> Iterator[_DiskFullStop]:
+    """Turn a full disk anywhere in the render into :class:`DiskFullError`, after cleaning up.
+
+    The workers are killed first (they write into the staging folder), then the staging
+    folder is removed, which frees what the render had used, so that the manifest can still
+    say that the run failed. Other errors pass through untouched.
+    """
+    stop = _DiskFullStop()
+    try:
+        yield stop
+    except Exception as exc:
+        cause = no_space(exc)
+        if cause is None:
+            raise
+        raised: Exception = exc
+    else:
+        return
+    _kill_children()
+    shutil.rmtree(out_dir / STAGING_FOLDER, ignore_errors=True)
+    if isinstance(cause, _ReportNoSpace):
+        where = f" (rendering {cause.key})"
+    elif cause.filename:
+        where = f" (writing {_shown(Path(cause.filename), out_dir)})"
+    else:
+        where = ""
+    index_written = False
+    if stop.writer is not None:
+        run = stop.writer.manifest.setdefault("run", {})
+        run.update(status="failed", error=f"no space left on device{where}", finished=now_iso())
+        try:
+            stop.writer.write()  # the manifest, then the index
+            index_written = True
+        except Exception:  # best effort on a full disk: what reached the disk is read back
+            pass
+    # Read back rather than assumed: the manifest may be the write that failed (then the file
+    # holds an earlier run record, perhaps of an earlier failed run: compare the whole record).
+    saved = (load_manifest(out_dir) or {}).get("run")
+    written = stop.writer is not None and saved == stop.writer.manifest.get("run")
+    if written and index_written:
+        record = "the manifest and the index record the run as failed"
+    elif written:
+        record = "the manifest records the run as failed (the index could not be rewritten)"
+    else:
+        record = "the manifest could not be updated either, so it does not record this failure"
+    result.complete = False
+    done = sum(r.status == STATUS_OK for r in result.reports)
+    raise DiskFullError(
+        f"no space left on device{where}: the render of {out_dir.name} stopped after "
+        f"{done} report{'s' if done != 1 else ''} rendered in this run; the staging folder "
+        f"was removed and {record}. Free some space, then run it again with --resume.",
+        result,
+        written,
+    ) from raised
+
+
+def _shown(path: Path, out_dir: Path) -> str:
+    """A path as messages show it: relative to the pack folder when inside it, else its name."""
+    try:
+        return Path(path).resolve().relative_to(Path(out_dir).resolve()).as_posix()
+    except ValueError:
+        return Path(path).name
 
 
 @contextmanager

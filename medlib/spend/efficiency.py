@@ -60,6 +60,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from medlib._safe_yaml import NoAliasLoader, RefusedYAMLError
 from medlib.errors import InputError, MedlibError
 from medlib.paths import PARAMETERS_DIR
 from medlib.present.wording import format_gbp, format_month
@@ -293,10 +294,11 @@ def uptake(entry: PipelineEntry, month: int | object) -> float:
     return float(uptake_profile([k], profile.target, profile.months_to_target, profile.shape)[0])
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """A safe loader that refuses a key given twice in one mapping and keeps dates as text.
+class _UniqueKeyLoader(NoAliasLoader):
+    """A safe loader that refuses aliases and repeated keys, and keeps dates as text.
 
-    YAML keeps the last of two equal keys without a word; dates stay text so that a bad one
+    An alias can stand for millions of values (see :mod:`medlib._safe_yaml`). YAML keeps the
+    last of two equal keys without a word; dates stay text so that a bad one
     (``2024-13-01``) is reported against its entry rather than as a parser crash.
     """
 
@@ -526,6 +528,8 @@ def load_pipeline(path: str | Path | None = None) -> list[PipelineEntry]:
         document = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
     except UnicodeDecodeError:
         raise EfficiencyPipelineError("not UTF-8 text: save it as UTF-8", path=path.name) from None
+    except RefusedYAMLError as exc:
+        raise EfficiencyPipelineError(exc.problem, path=path.name) from None
     except yaml.YAMLError as exc:
         raise EfficiencyPipelineError(f"not valid YAML ({exc})", path=path.name) from None
     except RecursionError:

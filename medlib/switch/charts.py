@@ -1,9 +1,8 @@
 """Charts for the switch-uptake report. Each function returns a matplotlib Figure.
 
-Percentages drawn from patient counts are suppressed (not drawn) where the numerator or the
-denominator is 1-7 patients, following :mod:`medlib.present.disclosure`; charts of synthetic data
-say
-so in their footnote.
+Percentages drawn from patient counts are computed from the published (rounded) counts and
+suppressed (not drawn) where the numerator or the denominator is 1-7 patients, following
+:mod:`medlib.present.disclosure`; charts of synthetic data say so in their footnote.
 """
 
 from __future__ import annotations

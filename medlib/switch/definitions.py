@@ -25,6 +25,7 @@ from typing import Any
 
 import yaml
 
+from medlib._safe_yaml import NoAliasLoader, RefusedYAMLError
 from medlib.errors import MedlibError
 from medlib.paths import PARAMETERS_DIR
 
@@ -514,7 +515,10 @@ def load_switch_definitions(path: str | Path | None = None) -> dict[str, SwitchD
     if not path.is_file():
         raise SwitchDefinitionError(f"{path}: switch definitions file not found")
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        # A safe loader that also refuses YAML aliases (one can stand for millions of values).
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=NoAliasLoader)  # noqa: S506
+    except RefusedYAMLError as exc:
+        raise SwitchDefinitionError(f"{path}: {exc.problem}") from None
     except yaml.YAMLError as exc:
         raise SwitchDefinitionError(f"{path}: not valid YAML ({exc})") from None
     try:

@@ -12,7 +12,9 @@ section returns what it shows, and :meth:`SwitchReport.tables` are the tables fo
 pack. A switch launched after the period end is left out, and the data note says so.
 
 Disclosure: every patient count and every percentage computed from patient counts that leaves
-this module for a lead goes through :mod:`medlib.present.disclosure`. Patient-level tables
+this module for a lead goes through :mod:`medlib.present.disclosure`; percentages are computed
+from the published counts, and the months of the monthly uptake that add up to the headline's
+new patients get secondary suppression (:func:`monthly_uptake_table`). Patient-level tables
 (switch-back lists, time to switch per patient) are never part of :meth:`tables`; an analyst
 gets them with :meth:`SwitchReport.analyst_switch_backs`.
 """
@@ -32,7 +34,14 @@ from medlib.errors import MedlibError
 from medlib.io.hcd_activity import validate_hcd_activity
 from medlib.io.usage import LoadResult
 from medlib.pack_cache import pack_cached
-from medlib.present.disclosure import POLICY, disclose_count, disclose_percentage, disclose_table
+from medlib.present.disclosure import (
+    POLICY,
+    Group,
+    complementary_suppression,
+    disclose_count,
+    disclose_percentage,
+    disclose_table,
+)
 from medlib.present.sections import Report, Section, Table
 from medlib.present.wording import (
     format_count,
@@ -556,6 +565,11 @@ def league_table(
 def monthly_uptake_table(result: MoleculeResult, trust_code: str) -> pd.DataFrame:
     """Lead-facing monthly uptake for one trust (disclosed counts and percentages).
 
+    The new patients (and those started on best value) of the months from the target month on
+    add up to the headline's new patients, so a month's ``*`` is protected by suppressing
+    another month too (:func:`medlib.present.disclosure.complementary_suppression`).
+    Percentages are computed from the published counts.
+
     Returns:
         Columns ``molecule, year_month, months_since_launch, new_patients,
         pct_new_best_value, existing_patients, pct_existing_best_value,
@@ -569,7 +583,7 @@ def monthly_uptake_table(result: MoleculeResult, trust_code: str) -> pd.DataFram
     share = result.quantity_share[result.quantity_share["trust_code"] == trust_code]
     merged = merged.merge(
         share[["year_month", "pct_quantity_best_value"]], on="year_month", how="left"
-    )
+    ).reset_index(drop=True)
     out = disclose_table(
         merged,
         count_columns=["new_patients", "existing_patients"],
@@ -577,6 +591,7 @@ def monthly_uptake_table(result: MoleculeResult, trust_code: str) -> pd.DataFram
             "pct_new_best_value": ("new_best_value", "new_patients"),
             "pct_existing_best_value": ("existing_best_value", "existing_patients"),
         },
+        suppressed=_hidden_for_the_total(merged, result.profile.new_months),
     )
     out["molecule"] = result.molecule
     out["pct_quantity_best_value"] = out["pct_quantity_best_value"].round(1)
@@ -592,6 +607,24 @@ def monthly_uptake_table(result: MoleculeResult, trust_code: str) -> pd.DataFram
             "pct_quantity_best_value",
         ]
     ].reset_index(drop=True)
+
+
+def _hidden_for_the_total(merged: pd.DataFrame, new_months: int) -> list[tuple[int, str]]:
+    """Monthly cells to suppress so the headline's total gives no month's ``*`` away.
+
+    The months from the target month on add up to the headline's (and the league's) new
+    patients and new patients on best value; a month without new patients adds 0.
+    """
+    since = merged.index[merged["months_since_launch"] >= new_months]
+    counts: dict[tuple[object, str], float] = {}
+    groups = []
+    for column in ("new_patients", "new_best_value"):
+        parts = [(i, column) for i in since]
+        counts.update({k: float(np.nan_to_num(merged.at[k])) for k in parts})
+        counts[("total", column)] = sum(counts[k] for k in parts)
+        groups.append(Group(("total", column), tuple(parts)))
+    hidden = complementary_suppression(counts, groups)
+    return [k for k in hidden if k[0] != "total" and counts[k] > 0]
 
 
 HEADLINE_COLUMNS = [

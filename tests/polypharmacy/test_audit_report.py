@@ -57,8 +57,9 @@ def test_headline_table_hand_worked(small_audit):
     ten = table.loc["medicines_10plus"]
     # 2 of 9 at RTD: 2 is suppressed, 9 rounds to 10, the percentage is suppressed.
     assert [ten["patients_flagged"], ten["patients_in_denominator"], ten["value"]] == ["*", 10, "*"]
-    # All organisations: (2 + 10) / (9 + 20) = 12 / 29 = 41.4%.
-    assert ten["all_organisations_value"] == 41.4
+    # All organisations: 2 + 10 = 12 of 9 + 20 = 29, published as 10 of 30 -> 33.3% (the raw
+    # 12 / 29 = 41.4% would not be the published counts' share).
+    assert ten["all_organisations_value"] == 33.3
     mean = table.loc["mean_medicines"]
     # RTD mean = 2 x 10 / 9 = 2.2; everyone = (20 + 100) / 29 = 4.1.
     assert [mean["value"], mean["all_organisations_value"], mean["unit"]] == [
@@ -230,10 +231,10 @@ def test_headline_sentences_hand_worked(small_audit):
         "- Unique medicines per patient (BNF chapters 1-4 and 6-10), on average: **2.2** at RTD, "
         "against 4.1 across all organisations."
     )
-    # 2 of 9 is suppressed; all organisations 12 / 29 = 41.4%.
+    # 2 of 9 is suppressed; all organisations 12 of 29, published as 10 of 30 -> 33.3%.
     assert text[1] == (
-        "- 10 or more unique medicines: too few patients at RTD to show (small numbers are "
-        "suppressed); 41.4% across all organisations."
+        "- 10 or more unique medicines: not shown at RTD (small numbers, and counts they could "
+        "be worked out from, are suppressed); 33.3% across all organisations."
     )
 
 

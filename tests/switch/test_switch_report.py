@@ -71,10 +71,11 @@ class TestSentences:
             "gap_patients": 18.0,
         }
         text = existing_target_sentence(row, "adalimumab")
-        # 237/318 = 74.5%; 318 -> 320, gap 18 -> 20 (nearest 5).
+        # 237 -> 235 and 318 -> 320 (nearest 5): 235/320 = 73.4% (not the raw 237/318 = 74.5%);
+        # gap 18 -> 20.
         assert text == (
             "Existing patients (adalimumab): at the end of Aug 2019, 10 months after "
-            "launch, 74.5% of about 320 existing patients on treatment were on a "
+            "launch, 73.4% of about 320 existing patients on treatment were on a "
             "best-value product; target 80%: **not met**. Meeting it needed about "
             "20 more patients on a best-value product."
         )
