@@ -37,23 +37,27 @@ def test_resume_re_renders_when_the_patient_files_change(tmp_path):
     params = write_parameter_set(
         tmp_path / "p.yaml",
         trusts=["RTD"],
-        notebooks=["polypharmacy_audit"],
+        notebooks=["spend_trends", "polypharmacy_audit"],
         parameters={"patient_data_dir": str(extract)},
         timeout_seconds=600,
     )
     out = tmp_path / "pack"
     first = render_pack(params, output_dir=out, jobs=1, progress=False)
-    assert first.ok and [r.status for r in first.reports] == ["ok"]
+    assert first.ok and [r.status for r in first.reports] == ["ok", "ok"]
     quality = pd.read_csv(out / "RTD" / "tables" / "poly_data_quality.csv", dtype=str)
     assert quality.set_index("table").loc["medications", "rows_quarantined"] == "*"
     page = (out / "RTD" / "polypharmacy_audit.html").read_text(encoding="utf-8")
     assert "Rows of the extract" in page and "quarantined" in page
 
     again = render_pack(params, output_dir=out, jobs=1, progress=False, resume=True)
-    assert [r.status for r in again.reports] == ["skipped"]
+    assert [r.status for r in again.reports] == ["skipped", "skipped"]
     # Half the patients removed: the report is stale and is rendered again.
     keep = sample.tables.patients["patient_id"].iloc[::2]
     _write(extract, sample.tables.for_patients(keep))
     after = render_pack(params, output_dir=out, jobs=1, progress=False, resume=True)
-    assert [r.status for r in after.reports] == ["ok"]
+    # Exactly the report that reads the patient files is rendered again.
+    assert [(r.notebook, r.status) for r in after.reports] == [
+        ("spend_trends", "skipped"),
+        ("polypharmacy_audit", "ok"),
+    ]
     assert not (out / "RTD" / "tables" / "poly_data_quality.csv").read_text().count("*")
