@@ -214,7 +214,9 @@ def _movers(new: pd.DataFrame, old: pd.DataFrame, name: Mapping[str, str]) -> li
     added = (new["spend_fytd_gbp"] - old["spend_fytd_gbp"].reindex(new.index)).drop(
         SYSTEM_CODE, errors="ignore"
     )
+    # Pennies of rounding are not movement.
     added = added.dropna()
+    added = added[added.abs() >= 1]
     if added.empty:
         return []
     top = added.reindex(added.abs().sort_values(ascending=False).index).head(TOP_MOVERS)
