@@ -603,6 +603,15 @@ class SpendReport(Report):
 
     # --- sections ---------------------------------------------------------------------------
 
+    @property
+    def short_name(self) -> str:
+        """The trust's code (or the system's label) for chart titles, which also name the data.
+
+        The page header names the trust in full; a title with both the data's scope and a
+        long trust name would not fit the chart.
+        """
+        return self.entity.label
+
     def headline(self) -> str:
         """Headline numbers in plain English (Markdown)."""
         parts = []
@@ -679,7 +688,7 @@ class SpendReport(Report):
         what = MEASURE_LABELS[self.measure].capitalize()
         return charts.spc_chart(
             self.spc_result,
-            f"{what} each month on {self.scope}: {self.name}",
+            f"{what} each month on {self.scope}: {self.short_name}",
             AXIS_LABELS[self.measure],
             money=self.measure == "cost_gbp",
         )
@@ -734,7 +743,7 @@ class SpendReport(Report):
             "financial_year",
             ["high_cost_gbp", "in_tariff_gbp"],
             ["High-cost drugs (tariff-excluded)", "In-tariff drugs"],
-            f"High-cost and in-tariff {unit} by financial year ({self.scope}): {self.name}",
+            f"High-cost and in-tariff {unit} by financial year ({self.scope}): {self.short_name}",
             AXIS_LABELS[self.measure],
             money=self.measure == "cost_gbp",
         )
@@ -1093,7 +1102,7 @@ class SpendReport(Report):
             rows[["fy_month", "financial_year", "cumulative"]],
             shown.sort_values("chosen", ascending=False, kind="mergesort"),
             f"Cumulative {MEASURE_LABELS[self.measure]} and year-end forecast ({self.scope}): "
-            f"{self.name}",
+            f"{self.short_name}",
             AXIS_LABELS[self.measure],
             money=self.measure == "cost_gbp",
         )
