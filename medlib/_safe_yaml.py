@@ -30,7 +30,7 @@ import yaml
 
 from medlib.errors import MedlibError
 
-__all__ = ["MAX_DEPTH", "NoAliasLoader", "RefusedYAMLError"]
+__all__ = ["MAX_DEPTH", "NoAliasLoader", "RefusedYAMLError", "UniqueKeyLoader"]
 
 #: Deepest nesting of mappings and lists accepted (the project's files use fewer than 6).
 MAX_DEPTH = 50
@@ -85,3 +85,38 @@ class NoAliasLoader(yaml.SafeLoader):
             return super().compose_node(parent, index)
         finally:
             self._open_anchors.pop()
+
+
+class UniqueKeyLoader(NoAliasLoader):
+    """A :class:`NoAliasLoader` that also refuses repeated keys, and keeps dates as text.
+
+    YAML keeps the last of two equal keys without a word. Dates stay text so that an impossible
+    one (``2024-02-30``) is reported against its key by the caller's checks, not as a parser
+    crash. Subclasses word the repeated-key message with :attr:`repeated_key` (fields ``key``,
+    ``first``, ``line``).
+    """
+
+    repeated_key = "key {key!r} appears twice (lines {first} and {line})"
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        """Build a mapping, refusing a key that appears twice."""
+        seen: dict[object, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            line = key_node.start_mark.line + 1
+            try:
+                repeated = key in seen
+            except TypeError:  # an unhashable key: the base constructor reports it
+                continue
+            if repeated:
+                raise yaml.constructor.ConstructorError(
+                    None, None, self.repeated_key.format(key=key, first=seen[key], line=line)
+                )
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+UniqueKeyLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in NoAliasLoader.yaml_implicit_resolvers.items()
+}

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from medlib.io.reference_store import PRODUCT_COLUMNS
+
 OUT = Path(__file__).resolve().parents[1] / "medlib" / "data"
 
 # dm+d unit-of-measure codes used by the DDD file.
@@ -128,20 +130,7 @@ def main(source: Path) -> None:
     products["route"] = route
     products["form"] = form
     products["ddd_per_unit"] = per_unit
-    products = products[
-        [
-            "vmp_code",
-            "vmp_name",
-            "vtm_name",
-            "bnf_code",
-            "atc_code",
-            "ddd",
-            "ddd_unit",
-            "ddd_per_unit",
-            "route",
-            "form",
-        ]
-    ].sort_values("vmp_code")
+    products = products[PRODUCT_COLUMNS].sort_values("vmp_code")
     products.to_csv(OUT / "products.csv", index=False)
     print(f"wrote {len(products)} products to {OUT}")
 

@@ -288,9 +288,13 @@ def _refuse_repeated_columns(path: Path, names: list[str], where: str) -> None:
 
 def _match_layout(path: Path, columns: list[str]) -> tuple[str, dict[str, str]]:
     present = set(columns)
+    required_of = {
+        name: [c for c in mapping.values() if c not in OPTIONAL_SOURCE_COLUMNS]
+        for name, mapping in LAYOUTS.items()
+    }
     best: tuple[int, str] | None = None
     for name, mapping in LAYOUTS.items():
-        required = {c for c in mapping.values() if c not in OPTIONAL_SOURCE_COLUMNS}
+        required = set(required_of[name])
         if required <= present:
             return name, {k: v for k, v in mapping.items() if v in present}
         overlap = len(required & present)
@@ -299,8 +303,7 @@ def _match_layout(path: Path, columns: list[str]) -> tuple[str, dict[str, str]]:
     assert best is not None
     # The right columns in another case (a lower-cased export): say so, not "looks like".
     folded = {c.casefold(): c for c in columns}
-    for name, mapping in LAYOUTS.items():
-        required = [c for c in mapping.values() if c not in OPTIONAL_SOURCE_COLUMNS]
+    for name, required in required_of.items():
         if all(c.casefold() in folded for c in required):
             found = [folded[c.casefold()] for c in required if c not in present]
             wanted = [c for c in required if c not in present]
@@ -320,8 +323,7 @@ def _match_layout(path: Path, columns: list[str]) -> tuple[str, dict[str, str]]:
             f"Expected one of these column sets ({expected})",
         )
     name = best[1]
-    required = [c for c in LAYOUTS[name].values() if c not in OPTIONAL_SOURCE_COLUMNS]
-    missing = [c for c in required if c not in present]
+    missing = [c for c in required_of[name] if c not in present]
     raise UnusableFileError(
         path,
         f"it looks like the {name} layout but is missing the required column"

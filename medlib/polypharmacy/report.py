@@ -545,7 +545,7 @@ def data_statement(audit: PolyAudit) -> str:
         f"Census date {audit.census_date.date()}; patients aged {audit.min_age}-{audit.max_age}. "
         f"{audit.organisation_name} ({audit.organisation}): {_count_phrase(mine)} patients; "
         f"all {len(audit.organisations)} organisations together: {_count_phrase(len(pats))} "
-        f"patients.{_rows_sentence(audit)}\n\nSmall numbers: {disclosure.POLICY}"
+        f"patients.{_rows_sentence(audit)}\n\nSmall numbers: {disclosure.POLICY_MARKDOWN}"
     )
 
 

@@ -33,6 +33,7 @@ import pandas as pd
 
 __all__ = [
     "POLICY",
+    "POLICY_MARKDOWN",
     "ROUND_TO",
     "SMALL_MAX",
     "SUPPRESSED",
@@ -57,6 +58,9 @@ POLICY = (
     "shown as '*' too; percentages and funnel limits are computed from the counts as shown, and "
     "a percentage is '*' when its numerator or denominator is."
 )
+#: :data:`POLICY` for Markdown text: each ``*`` escaped, so it shows as an asterisk instead of
+#: turning the words between two of them into italics.
+POLICY_MARKDOWN = POLICY.replace("*", "\\*")
 
 Count = float | int | str | None
 

@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from medlib._safe_yaml import NoAliasLoader, RefusedYAMLError
+from medlib._safe_yaml import RefusedYAMLError, UniqueKeyLoader
 from medlib.context import NEEDS, check_period_end, check_trust_code, usage_coverage
 from medlib.errors import MedlibError
 from medlib.paths import DATA_DIR, PARAMETERS_DIR, PROJECT_ROOT
@@ -235,35 +235,10 @@ def load_parameter_set(
     )
 
 
-class _UniqueKeyLoader(NoAliasLoader):
-    """A loader that refuses aliases and repeated keys, and keeps dates as text.
+class _UniqueKeyLoader(UniqueKeyLoader):
+    """The parameter set's loader: no aliases, no repeated keys, dates as text."""
 
-    YAML keeps the last of two equal keys without a word. Dates stay text so that an impossible
-    one (``census_date: 2024-02-30``) is reported against its key by the checks below, not as a
-    parser crash; valid dates reach notebooks as the same ISO strings either way.
-    """
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
-        seen: dict[object, int] = {}
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            line = key_node.start_mark.line + 1
-            try:
-                repeated = key in seen
-            except TypeError:  # an unhashable key: the base constructor reports it
-                continue
-            if repeated:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"{key}: key appears twice (lines {seen[key]} and {line})"
-                )
-            seen[key] = line
-        return super().construct_mapping(node, deep=deep)
-
-
-_UniqueKeyLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in NoAliasLoader.yaml_implicit_resolvers.items()
-}
+    repeated_key = "{key}: key appears twice (lines {first} and {line})"
 
 
 def parse_parameter_set(

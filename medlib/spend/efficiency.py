@@ -60,7 +60,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from medlib._safe_yaml import NoAliasLoader, RefusedYAMLError
+from medlib._safe_yaml import RefusedYAMLError, UniqueKeyLoader
 from medlib.errors import InputError, MedlibError
 from medlib.paths import PARAMETERS_DIR
 from medlib.present.wording import format_gbp, format_month
@@ -294,35 +294,9 @@ def uptake(entry: PipelineEntry, month: int | object) -> float:
     return float(uptake_profile([k], profile.target, profile.months_to_target, profile.shape)[0])
 
 
-class _UniqueKeyLoader(NoAliasLoader):
-    """A safe loader that refuses aliases and repeated keys, and keeps dates as text.
+class _UniqueKeyLoader(UniqueKeyLoader):
+    """The pipeline's loader: no aliases, no repeated keys, dates as text (reported per entry)."""
 
-    An alias can stand for millions of values (see :mod:`medlib._safe_yaml`). YAML keeps the
-    last of two equal keys without a word; dates stay text so that a bad one
-    (``2024-13-01``) is reported against its entry rather than as a parser crash.
-    """
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
-        seen: dict[object, int] = {}
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            line = key_node.start_mark.line + 1
-            try:
-                repeated = key in seen
-            except TypeError:  # an unhashable key: the base constructor reports it
-                continue
-            if repeated:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"key {key!r} appears twice (lines {seen[key]} and {line})"
-                )
-            seen[key] = line
-        return super().construct_mapping(node, deep=deep)
-
-
-_UniqueKeyLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
 
 _ENTRY_REQUIRED = {"molecule", "type", "event", "date", "source"}
 _ENTRY_OPTIONAL = {"price_reduction", "uptake", "assumptions_source", "note"}

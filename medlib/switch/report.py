@@ -35,7 +35,7 @@ from medlib.io.hcd_activity import validate_hcd_activity
 from medlib.io.usage import LoadResult
 from medlib.pack_cache import pack_cached
 from medlib.present.disclosure import (
-    POLICY,
+    POLICY_MARKDOWN,
     Group,
     complementary_suppression,
     disclose_count,
@@ -873,7 +873,7 @@ class SwitchReport(Report):
             f"- Rows read {s.rows_read:,} = accepted {s.rows_accepted:,} + quarantined "
             f"{s.rows_quarantined:,}; months {s.first_month} to {s.last_month}.",
             f"- Targets: {self._profile_text()}.",
-            f"- Disclosure control: {POLICY}",
+            f"- Disclosure control: {POLICY_MARKDOWN}",
         ]
         return "\n".join(lines + self._left_out_lines())
 
@@ -892,7 +892,7 @@ class SwitchReport(Report):
             f"- Rows read {s.rows_read:,} = accepted {s.rows_accepted:,} + quarantined "
             f"{s.rows_quarantined:,}; months {s.first_month} to {s.last_month}.",
             f"- Targets: {self._profile_text()}.",
-            f"- Disclosure control: {POLICY}",
+            f"- Disclosure control: {POLICY_MARKDOWN}",
         ]
         return "\n".join(lines + self._left_out_lines())
 

@@ -763,3 +763,22 @@ def test_default_assumptions_match_the_switch_definitions_price_defaults():
         assert DEFAULT_UPTAKE[kind].target == spec["target_uptake"]
         assert DEFAULT_UPTAKE[kind].months_to_target == spec["months_to_target"]
         assert DEFAULT_UPTAKE[kind].shape == "linear"
+
+
+def test_the_spend_notebooks_prose_states_the_default_assumptions():
+    import json
+
+    from medlib.paths import NOTEBOOKS_DIR
+
+    cells = json.loads((NOTEBOOKS_DIR / "spend_trends.ipynb").read_text(encoding="utf-8"))["cells"]
+    prose = " ".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    biosimilar, generic = DEFAULT_UPTAKE["biosimilar"], DEFAULT_UPTAKE["generic"]
+    assert (DEFAULT_PRICE_REDUCTION["biosimilar"], biosimilar.target) == (0.5, 0.8)
+    assert biosimilar.months_to_target == 12
+    assert (DEFAULT_PRICE_REDUCTION["generic"], generic.target, generic.months_to_target) == (
+        0.9,
+        1.0,
+        3,
+    )
+    assert "a biosimilar is 50% cheaper, with uptake rising evenly to 80% over 12 months" in prose
+    assert "a generic is 90% cheaper, with a full switch three months after the date" in prose

@@ -7,7 +7,7 @@ import yaml
 from switch_fixtures import DOC, TESTMAB, hand_activity
 
 from medlib.context import resolve_context
-from medlib.io.hcd_activity import validate_hcd_activity
+from medlib.io.hcd_activity import HCD_COLUMNS, validate_hcd_activity
 from medlib.io.store import ingest
 from medlib.switch.report import (
     STORE_LABEL,
@@ -20,16 +20,7 @@ from medlib.synthetic.hcd_activity import SYNTHETIC_LABEL
 
 matplotlib.use("Agg")
 
-COLUMNS = [
-    "patient_id",
-    "trust_code",
-    "activity_date",
-    "molecule",
-    "product",
-    "indication",
-    "quantity",
-    "cost_gbp",
-]
+COLUMNS = HCD_COLUMNS
 
 
 def _extract() -> pd.DataFrame:
