@@ -18,7 +18,7 @@ no raw HTML, links or images: a ``<b>`` or ``[text](url)`` in it is shown as typ
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,11 @@ from matplotlib.figure import Figure
 from medlib.errors import InputError
 from medlib.present.outputs import publish_tables
 
-__all__ = ["Report", "Section", "Table", "safe_html", "safe_markdown"]
+__all__ = ["Report", "Section", "Table", "lead_table", "safe_html", "safe_markdown"]
+
+#: Most columns a table shows side by side: A4 portrait fits about eight at the page's type
+#: size, so a wider table is shown as several, each repeating its key columns.
+MAX_COLUMNS = 8
 
 #: What each character that could start markup in Markdown becomes: HTML's own specials, and
 #: the brackets of link and image syntax (``[text](javascript:...)``, ``![](http://...)``),
@@ -77,12 +81,20 @@ class Table:
         formats: ``{column: format}`` as ``pandas.io.formats.style.Styler.format`` takes it.
         caption: A line shown in italics under the table (empty for none).
         na_rep: How a missing value is written.
+        numeric: Columns holding numbers: right-aligned and kept on one line, so a minus
+            sign never wraps away from its amount.
+        keys: Columns that identify a row; when the table is wider than
+            :data:`MAX_COLUMNS` it is shown as several tables, each starting with these.
+        empty: The sentence shown instead of the table when it has no rows.
     """
 
     frame: pd.DataFrame
     formats: Mapping[str, Any] = field(default_factory=dict)
     caption: str = ""
     na_rep: str = "–"
+    numeric: tuple[str, ...] = ()
+    keys: tuple[str, ...] = ()
+    empty: str = "There is nothing to show here."
 
     def styler(self) -> pd.io.formats.style.Styler:
         """The frame with its formats applied and its index hidden.
@@ -96,13 +108,42 @@ class Table:
         default = {c: _plain_value for c in self.frame.columns if c not in self.formats}
         formats = {c: _escaped(f) for c, f in {**default, **self.formats}.items()}
         styler = styler.format(formats, na_rep=safe_html(self.na_rep))
+        numeric = [c for c in self.numeric if c in self.frame.columns]
+        if numeric:
+            styler = styler.set_properties(
+                subset=numeric, **{"white-space": "nowrap", "text-align": "right"}
+            )
         # Column names can come from data too (a column per trust or per molecule).
         return styler.format_index(safe_html, axis=1)
 
+    def parts(self) -> list[Table]:
+        """The table as shown: itself, or several no wider than :data:`MAX_COLUMNS`."""
+        columns = list(self.frame.columns)
+        if len(columns) <= MAX_COLUMNS:
+            return [self]
+        keys = [c for c in self.keys if c in columns][: MAX_COLUMNS - 1]
+        rest = [c for c in columns if c not in keys]
+        step = MAX_COLUMNS - len(keys)
+        return [
+            Table(
+                self.frame[keys + rest[i : i + step]],
+                {c: f for c, f in self.formats.items() if c in keys + rest[i : i + step]},
+                na_rep=self.na_rep,
+                numeric=self.numeric,
+            )
+            for i in range(0, len(rest), step)
+        ]
+
     def _repr_html_(self) -> str:
-        page = self.styler().to_html()
+        if self.frame.empty:
+            page = f'<p class="medlib-empty">{safe_html(self.empty)}</p>'
+        else:
+            page = "".join(
+                f'<div class="medlib-table">{part.styler().to_html()}</div>'
+                for part in self.parts()
+            )
         if self.caption:
-            page += f"<p><em>{safe_html(self.caption)}</em></p>"
+            page += f'<p class="medlib-caption"><em>{safe_html(self.caption)}</em></p>'
         return page
 
 
@@ -127,6 +168,83 @@ def _plain_value(value: Any) -> str:
     if isinstance(value, float | np.floating):
         return f"{value:,.1f}"
     return str(value)
+
+
+#: Key columns that say the same thing on every row of a one-trust table: dropped.
+REPEATED_KEYS = ("trust_code", "trust_name", "organisation")
+#: Columns that say where the rows came from: said once, in the caption, when all agree.
+SOURCE_COLUMNS = ("data_source",)
+
+
+def lead_table(
+    frame: pd.DataFrame,
+    *,
+    caption: str = "",
+    columns: Sequence[str] | None = None,
+    labels: Mapping[str, str] | None = None,
+    kinds: Mapping[str, str] | None = None,
+    keys: Sequence[str] = (),
+    empty: str = "There is nothing to show here.",
+) -> Table:
+    """A published table as a lead reads it (see :mod:`medlib.present.labels`).
+
+    Columns get plain-English labels with units and their values are written by kind (money,
+    counts, percentages 0-100, months, financial years, Yes/No). A key column that holds one
+    value on every row (the report's own trust) is dropped, and a data-source column that
+    does is said once in the caption instead.
+
+    Args:
+        frame: The table as published, with its machine-readable columns.
+        caption: A line under the table.
+        columns: The columns to show, in order (default: all).
+        labels: ``{column: label}`` overriding the shared labels.
+        kinds: ``{column: kind}`` overriding the shared kinds (e.g. a value column that holds
+            DDDs, not pounds).
+        keys: Columns that identify a row, repeated on each part of a table too wide for one
+            page (default: the first column).
+        empty: The sentence shown when there are no rows.
+
+    Example:
+        >>> t = lead_table(pd.DataFrame({"trust_code": ["RTD"], "cost_gbp": [-450.0]}))
+        >>> list(t.frame.columns), t.styler().to_html().count("-£450")
+        (['Spend (£)'], 1)
+    """
+    from medlib.present.labels import NUMERIC_KINDS, column_kind, column_label, formatter
+
+    shown = frame[list(columns)] if columns is not None else frame
+    notes = []
+    drop = []
+    for column in shown.columns:
+        values = shown[column].dropna().unique()
+        if column in SOURCE_COLUMNS and len(values) == 1:
+            notes.append(f"Data: {values[0]}.")
+            drop.append(column)
+        elif column in REPEATED_KEYS and len(values) <= 1 and len(shown.columns) > 1:
+            drop.append(column)
+    shown = shown.drop(columns=drop)
+    names = {c: column_label(c, labels) for c in shown.columns}
+    seen: dict[str, int] = {}
+    for column, label in names.items():
+        seen[label] = seen.get(label, 0) + 1
+        if seen[label] > 1:
+            names[column] = f"{label} ({seen[label]})"
+    formats: dict[str, Any] = {}
+    numeric = []
+    for column in shown.columns:
+        kind = column_kind(column, shown[column], kinds)
+        formats[names[column]] = formatter(kind)
+        if kind in NUMERIC_KINDS:
+            numeric.append(names[column])
+    key_columns = [names[k] for k in keys if k in names] or list(names.values())[:1]
+    text = " ".join([caption, *notes]).strip() if caption or notes else ""
+    return Table(
+        shown.rename(columns=names).reset_index(drop=True),
+        formats,
+        caption=text,
+        numeric=tuple(numeric),
+        keys=tuple(key_columns),
+        empty=empty,
+    )
 
 
 Part = str | Table | Figure
