@@ -13,8 +13,8 @@ NENC_TRUSTS = ("R0B", "RNN", "RR7", "RTD", "RTF", "RTR", "RVW", "RX3", "RX4", "R
 def test_a_trust_is_resolved_from_the_reference():
     context = resolve_context(" rtd ", "2023-12", data_source="scmd_lithium")
     assert context.code == "RTD" and context.trust_codes == ("RTD",)
-    assert context.name == "The Newcastle Upon Tyne Hospitals NHS Foundation Trust"
-    assert (context.icb_code, context.region) == ("QHM", "North East And Yorkshire")
+    assert context.name == "The Newcastle upon Tyne Hospitals NHS Foundation Trust"
+    assert (context.icb_code, context.region) == ("QHM", "North East and Yorkshire")
     assert not context.is_system and context.comparison_group == "region"
     assert context.period_end == pd.Timestamp("2023-12-01")
     assert context.census_date == pd.Timestamp("2023-12-31")
@@ -29,7 +29,7 @@ def test_a_february_census_date_is_the_last_day_of_the_month():
 def test_an_icb_code_is_the_system_of_its_current_trusts():
     context = resolve_context("QHM", "2024-03")
     assert context.is_system and context.trust_codes == NENC_TRUSTS
-    assert context.name == "NHS North East And North Cumbria (10 trusts)"
+    assert context.name == "NHS North East and North Cumbria (10 trusts)"
 
 
 def test_a_named_system_keeps_its_members_once_each():

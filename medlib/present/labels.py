@@ -43,6 +43,7 @@ Kind = Literal[
     "money_pence",
     "count",
     "number",
+    "rank",
     "percent",
     "share",
     "month",
@@ -133,8 +134,8 @@ COLUMNS: dict[str, tuple[str, Kind]] = {
     "pooled_forecasts": ("All trusts: forecasts tested", "count"),
     "pooled_relative_error": ("All trusts: error relative to run rate", "number"),
     # benchmarking
-    "fytd_percentile_rank": ("Percentile: year to date", "number"),
-    "change_pct_percentile_rank": ("Percentile: change", "number"),
+    "fytd_percentile_rank": ("Percentile: year to date", "rank"),
+    "change_pct_percentile_rank": ("Percentile: change", "rank"),
     "trusts_compared": ("Trusts compared", "count"),
     "numerator": ("Numerator", "number"),
     "denominator": ("Denominator", "number"),
@@ -435,6 +436,7 @@ _FORMATTERS: dict[str, Callable[[Any], str]] = {
     "money_pence": _numeric(lambda n: _money(n, 2)),
     "count": _numeric(lambda n: f"{n:,.0f}"),
     "number": _numeric(lambda n: f"{n:,.0f}" if abs(n) >= 1000 else f"{n:,.2f}"),
+    "rank": _numeric(lambda n: f"{n:.0f}"),
     "percent": _numeric(lambda n: f"{n:.1f}%"),
     "share": _numeric(lambda n: f"{n * 100:.1f}%"),
     "month": _month,
@@ -445,5 +447,5 @@ _FORMATTERS: dict[str, Callable[[Any], str]] = {
 
 #: Kinds whose values are numbers: right-aligned and kept on one line.
 NUMERIC_KINDS = frozenset(
-    {"money", "money_pence", "count", "number", "percent", "share", "month", "date"}
+    {"money", "money_pence", "count", "number", "rank", "percent", "share", "month", "date"}
 )

@@ -86,6 +86,8 @@ class Table:
         keys: Columns that identify a row; when the table is wider than
             :data:`MAX_COLUMNS` it is shown as several tables, each starting with these.
         empty: The sentence shown instead of the table when it has no rows.
+        source: The published table the view was made from (machine-readable columns), when
+            it was made by :func:`lead_table`.
     """
 
     frame: pd.DataFrame
@@ -95,6 +97,7 @@ class Table:
     numeric: tuple[str, ...] = ()
     keys: tuple[str, ...] = ()
     empty: str = "There is nothing to show here."
+    source: pd.DataFrame | None = field(default=None, repr=False, compare=False)
 
     def styler(self) -> pd.io.formats.style.Styler:
         """The frame with its formats applied and its index hidden.
@@ -113,6 +116,12 @@ class Table:
             styler = styler.set_properties(
                 subset=numeric, **{"white-space": "nowrap", "text-align": "right"}
             )
+            # Headings line up with their column: numbers right, text left.
+            positions = [self.frame.columns.get_loc(c) for c in numeric]
+            styler = styler.set_table_styles(
+                [{"selector": f"th.col{i}", "props": [("text-align", "right")]} for i in positions],
+                overwrite=False,
+            )
         # Column names can come from data too (a column per trust or per molecule).
         return styler.format_index(safe_html, axis=1)
 
@@ -123,7 +132,9 @@ class Table:
             return [self]
         keys = [c for c in self.keys if c in columns][: MAX_COLUMNS - 1]
         rest = [c for c in columns if c not in keys]
-        step = MAX_COLUMNS - len(keys)
+        # As few parts as fit, of even width (9 columns become 5 and 5, not 8 and 2).
+        count = -(-len(rest) // (MAX_COLUMNS - len(keys)))
+        step = -(-len(rest) // count)
         return [
             Table(
                 self.frame[keys + rest[i : i + step]],
@@ -244,6 +255,7 @@ def lead_table(
         numeric=tuple(numeric),
         keys=tuple(key_columns),
         empty=empty,
+        source=frame,
     )
 
 

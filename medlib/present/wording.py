@@ -14,7 +14,7 @@ from typing import Literal
 
 import pandas as pd
 
-from medlib.reference.financial_years import fy_label
+from medlib.reference.financial_years import fy_label, fy_of_month
 
 __all__ = [
     "MISSING",
@@ -158,3 +158,21 @@ def format_financial_year(start_year: int) -> str:
         ('2023/24', '1999/00')
     """
     return fy_label(start_year)
+
+
+def format_period(period_start: object, period_end: object) -> str:
+    """The period a pack covers, as a page header says it.
+
+    Example:
+        >>> format_period(None, "2024-03")
+        'data to March 2024 (financial year 2023/24)'
+        >>> format_period("2023-04", "2024-03")
+        'April 2023 to March 2024'
+    """
+    if not period_end:
+        return ""
+    if period_start:
+        return f"{format_month(str(period_start))} to {format_month(str(period_end))}"
+    return (
+        f"data to {format_month(str(period_end))} (financial year {fy_of_month(str(period_end))})"
+    )

@@ -33,6 +33,7 @@ __all__ = [
     "icb_members",
     "known_trust_codes",
     "map_to_successor",
+    "nhs_name",
     "normalise_code",
     "normalise_codes",
     "successor_map",
@@ -196,6 +197,30 @@ def _checked(trusts: pd.DataFrame) -> pd.DataFrame:
     return trusts[TRUST_COLUMNS]
 
 
+#: Words NHS names write in lower case after the first word ("Newcastle upon Tyne", "North
+#: East and Yorkshire"); the reference file title-cases every word.
+_LOWER_CASE_WORDS = frozenset({"and", "upon", "on", "of", "the", "in", "with", "for", "at"})
+
+
+def nhs_name(name: str) -> str:
+    """A trust, ICB or region name with NHS capitalisation: joining words in lower case.
+
+    The ODS publishes names such as "The Newcastle upon Tyne Hospitals NHS Foundation
+    Trust"; the bundled reference title-cases every word, so names are put right here, once,
+    for every page, table and workbook.
+
+    Example:
+        >>> nhs_name("The Newcastle Upon Tyne Hospitals NHS Foundation Trust")
+        'The Newcastle upon Tyne Hospitals NHS Foundation Trust'
+        >>> nhs_name("North East And Yorkshire"), nhs_name("Tees, Esk And Wear Valleys")
+        ('North East and Yorkshire', 'Tees, Esk and Wear Valleys')
+    """
+    words = name.split(" ")
+    return " ".join(
+        w.lower() if i > 0 and w.lower() in _LOWER_CASE_WORDS else w for i, w in enumerate(words)
+    )
+
+
 def _raw_trusts() -> pd.DataFrame:
     return pd.read_csv(
         DATA_DIR / "trusts_region_icb_predecessors_oph.csv", dtype=str, keep_default_na=False
@@ -238,10 +263,10 @@ def _trusts() -> pd.DataFrame:
     trusts = pd.DataFrame(
         {
             "trust_code": raw["Trust Code"].str.strip(),
-            "trust_name": raw["Trust Name"].str.strip(),
-            "region": raw["Region"].replace("", None),
+            "trust_name": raw["Trust Name"].str.strip().map(nhs_name),
+            "region": raw["Region"].map(nhs_name).replace("", None),
             "icb_code": [icb_codes.get(_icb_key(n)) for n in raw["ICB"]],
-            "icb_name": raw["ICB"].replace("", None),
+            "icb_name": raw["ICB"].map(nhs_name).replace("", None),
         }
     )
     # Predecessors that closed before the reference was drawn keep a row so their history maps.

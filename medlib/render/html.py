@@ -37,6 +37,30 @@ _TEMPLATE = r"""
 .medlib-banner .medlib-title { font-size: 1.1em; font-weight: bold; }
 .medlib-banner .medlib-meta { font-size: 0.9em; margin-top: 4px; }
 @media print { .medlib-banner a.medlib-back { display: none; } }
+/* Every page fits an A4 portrait width: tables wrap their headers and long text instead of
+   scrolling, numbers stay on one line, charts shrink to the column. */
+body { max-width: 1100px; margin: 0 auto; }
+.jp-OutputArea-output, .jp-RenderedHTMLCommon, .jp-RenderedHTML { overflow: visible !important; }
+.jp-RenderedHTMLCommon table { table-layout: auto; max-width: 100%; margin: 0.5em 0;
+  font-size: 12px; }
+.jp-RenderedHTMLCommon thead { display: table-header-group; }
+body .jp-RenderedHTMLCommon th { white-space: normal; word-break: normal;
+  overflow-wrap: normal; vertical-align: bottom; text-align: left; }
+body .jp-RenderedHTMLCommon td { white-space: normal; overflow-wrap: break-word;
+  text-align: left; max-width: 22em; }
+.jp-RenderedImage img, .jp-RenderedHTMLCommon img { max-width: 100%; height: auto; }
+.medlib-caption { color: #425563; font-size: 0.9em; }
+.medlib-empty { font-style: italic; color: #425563; }
+@page { size: A4 portrait; margin: 14mm 12mm 16mm 12mm; }
+@media print {
+  body { max-width: none; font-size: 10pt; }
+  .jp-Cell, .jp-OutputArea-child { break-inside: auto; }
+  .jp-RenderedImage, .jp-RenderedImage img, figure {
+    break-inside: avoid; page-break-inside: avoid; }
+  .jp-RenderedHTMLCommon tr { break-inside: avoid; page-break-inside: avoid; }
+  h1, h2, h3, h4 { break-after: avoid; page-break-after: avoid; }
+  .medlib-banner { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+}
 </style>
 {% endblock extra_css %}
 {%- block body_header -%}
@@ -55,7 +79,7 @@ class ReportHeading:
         trust_code: ODS code.
         trust_name: Trust name, or empty if unknown.
         notebook: Notebook name.
-        period: Period label, e.g. ``"to 2024-03"``.
+        period: Period label, e.g. ``"data to March 2024 (financial year 2023/24)"``.
         generated: When the report was rendered (ISO date-time).
         index_href: Link back to the pack index.
     """

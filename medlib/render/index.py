@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from medlib.present.disclosure import POLICY
+from medlib.present.wording import format_period
 from medlib.render.html import notebook_label
 from medlib.render.tracker import TRACKER_CSS
 
@@ -179,7 +180,4 @@ def _cell(state: CellState) -> str:
 
 
 def _period(pset: Mapping[str, Any]) -> str:
-    start, end = pset.get("period_start"), pset.get("period_end")
-    if start and end:
-        return f"{start} to {end}"
-    return f"to {end}" if end else ""
+    return format_period(pset.get("period_start"), pset.get("period_end"))

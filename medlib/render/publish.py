@@ -26,6 +26,7 @@ from typing import Any
 from medlib import __version__
 from medlib.present.disclosure import POLICY
 from medlib.present.outputs import atomic_write_text
+from medlib.present.wording import format_period
 from medlib.render.digest import build_digest, digest_html, digest_markdown
 from medlib.render.excel import read_table_csv, write_workbook
 from medlib.render.execute import TABLES_FOLDER, ReportOutcome, no_space
@@ -481,6 +482,4 @@ class PackWriter:
 
 
 def _period(pset: ParameterSet) -> str:
-    if pset.period_start:
-        return f"{pset.period_start} to {pset.period_end}"
-    return f"to {pset.period_end}"
+    return format_period(pset.period_start, pset.period_end)

@@ -31,6 +31,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from medlib.context import report_unavailable
 from medlib.errors import MedlibError
 from medlib.paths import NOTEBOOKS_DIR, REPORTS_DIR
+from medlib.present.wording import format_period
 from medlib.reference.trusts import trust_names
 from medlib.render.execute import ReportOutcome, ReportTask, no_space, run_report, worker_init
 from medlib.render.html import ReportHeading
@@ -428,11 +429,7 @@ def _task(
     cache_dir: Path | None,
 ) -> ReportTask:
     trust, notebook = key.split("/", 1)
-    period = (
-        f"{pset.period_start} to {pset.period_end}"
-        if pset.period_start
-        else f"to {pset.period_end}"
-    )
+    period = format_period(pset.period_start, pset.period_end)
     heading = ReportHeading(
         pack_title=pset.title,
         trust_code=trust,

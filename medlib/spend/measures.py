@@ -667,10 +667,10 @@ def data_quality(counts: pd.DataFrame, period_start: object, period_end: object)
         (
             "Months with no data",
             len(missing),
-            ", ".join(m.strftime("%Y-%m") for m in missing[:12])
+            ", ".join(m.strftime("%b %Y") for m in missing[:12])
             + (" ..." if len(missing) > 12 else ""),
         ),
-        ("Months expected", len(months), f"{start:%Y-%m} to {end:%Y-%m}"),
+        ("Months expected", len(months), f"{start:%B %Y} to {end:%B %Y}"),
         ("Rows", rows, ""),
         (
             "Rows without a cost",

@@ -28,7 +28,8 @@ from medlib.errors import InputError
 from medlib.io.datasets import bundled_store, load_dataset
 from medlib.pack_cache import pack_cached
 from medlib.present import charts
-from medlib.present.sections import Report, Section, Table
+from medlib.present.labels import column_label
+from medlib.present.sections import Report, Section, Table, lead_table
 from medlib.present.wording import format_gbp, format_month, format_month_short, format_pct
 from medlib.reference.financial_years import add_fy_columns, fy_bounds, fy_month, fy_of_month
 from medlib.reference.trusts import successor_map, trust_names, trusts_table
@@ -529,20 +530,43 @@ class SpendReport(Report):
             "by_molecule": lambda: Section(table_view(self.by_molecule(), measure)),
             "by_bnf_chapter": lambda: Section(table_view(self.by_bnf_chapter(), measure)),
             "high_cost": lambda: Section(self.high_cost_chart()),
-            "block_variance": lambda: Section(table_view(self.block_variance())),
+            "block_variance": lambda: Section(
+                table_view(
+                    self.block_variance(),
+                    empty="No block values were given for this pack, so high-cost spend is "
+                    "not compared with a block (set high_cost_blocks in the parameters).",
+                )
+            ),
             "movers": lambda: Section(
                 self.movers_chart(), table_view(self.movers_table(), measure)
             ),
-            "forecast": lambda: Section(self.forecast_chart(), table_view(self.forecasts, measure)),
-            "backtest": lambda: Section(table_view(self.backtest_table())),
-            "deciles": lambda: Section(self.deciles_chart()),
-            "percentile_ranks": lambda: Section(table_view(self.percentile_ranks(), measure)),
-            "funnel": lambda: Section(self.funnel_sentence(), self.funnel_chart()),
-            "outliers": lambda: Section(table_view(self.outliers_table())),
-            "efficiency": lambda: Section(
-                self.efficiency_markdown(), table_view(self.efficiency_table())
+            "forecast": lambda: Section(
+                self.forecast_chart(),
+                table_view(self.forecasts, measure, FORECAST_COLUMNS),
             ),
-            "data_quality": lambda: Section(table_view(self.data_quality())),
+            "backtest": lambda: Section(
+                table_view(self.backtest_table(), columns=BACKTEST_COLUMNS)
+            ),
+            "deciles": lambda: Section(self.deciles_chart()),
+            "percentile_ranks": lambda: Section(
+                table_view(self.percentile_ranks(), measure, PERCENTILE_COLUMNS)
+            ),
+            "funnel": lambda: Section(self.funnel_sentence(), self.funnel_chart()),
+            "outliers": lambda: Section(
+                table_view(
+                    self.outliers_table(),
+                    columns=OUTLIER_COLUMNS,
+                    kinds={"numerator": "number", "denominator": "number"},
+                    empty="No molecule shares to compare in this data.",
+                )
+            ),
+            "efficiency": lambda: Section(
+                self.efficiency_markdown(),
+                table_view(self.efficiency_table(), columns=EFFICIENCY_COLUMNS),
+            ),
+            "data_quality": lambda: Section(
+                table_view(self.data_quality(), kinds={"value": "count"})
+            ),
         }
 
     # --- data -----------------------------------------------------------------------------
@@ -743,7 +767,7 @@ class SpendReport(Report):
             "financial_year",
             ["high_cost_gbp", "in_tariff_gbp"],
             ["High-cost drugs (tariff-excluded)", "In-tariff drugs"],
-            f"High-cost and in-tariff {unit} by financial year ({self.scope}): {self.short_name}",
+            f"High-cost and in-tariff {unit} by year ({self.scope}): {self.short_name}",
             AXIS_LABELS[self.measure],
             money=self.measure == "cost_gbp",
         )
@@ -1294,28 +1318,99 @@ def tidy_for_publication(df: pd.DataFrame, measure: str = "cost_gbp") -> pd.Data
     return out
 
 
-def table_view(df: pd.DataFrame, measure: str = "cost_gbp") -> Table:
-    """A lead-friendly view of a table: money as pounds, percentages with one decimal."""
-    money = [
-        c
-        for c in df.columns
-        if c.endswith("_gbp") or (measure == "cost_gbp" and c in _VALUE_COLUMNS)
-    ]
-    pct = [c for c in df.columns if c.endswith("_pct") or c.endswith("percentile_rank")]
-    numbers = [
-        c
-        for c in df.columns
-        if c not in money and c not in pct and pd.api.types.is_float_dtype(df[c])
-    ]
-    formats: dict[str, Any] = {c: _pounds for c in money}
-    formats.update({c: "{:,.1f}" for c in pct})
-    formats.update({c: "{:,.2f}" for c in numbers})
-    return Table(df, formats)
+def table_view(
+    df: pd.DataFrame,
+    measure: str = "cost_gbp",
+    columns: Sequence[str] | None = None,
+    *,
+    kinds: Mapping[str, str] | None = None,
+    empty: str = "There is nothing to show here.",
+    caption: str = "",
+) -> Table:
+    """A table as a lead reads it (:func:`medlib.present.sections.lead_table`).
+
+    When the report's measure is not spend, the value columns (``fytd``, ``forecast``...)
+    hold DDDs or quantities: they are written as numbers and their labels name the unit.
+
+    Example:
+        >>> t = table_view(pd.DataFrame({"molecule": ["x"], "fytd": [1234.5]}), "ddds")
+        >>> list(t.frame.columns)
+        ['Molecule', 'Year to date (DDDs)']
+    """
+    value_kinds: dict[str, str] = {}
+    labels: dict[str, str] = {}
+    if measure != "cost_gbp":
+        unit = AXIS_LABELS[measure]
+        for column in df.columns:
+            if column in _VALUE_COLUMNS:
+                value_kinds[column] = "number"
+                labels[column] = f"{column_label(column)} ({unit})"
+    return lead_table(
+        df,
+        columns=columns,
+        labels=labels,
+        kinds={**value_kinds, **(kinds or {})},
+        empty=empty,
+        caption=caption,
+    )
 
 
 def _pounds(value: float) -> str:
     return format_gbp(value, "pence")
 
+
+#: The columns of the wide published tables a lead reads on the page (the workbook and the
+#: CSVs keep every column).
+FORECAST_COLUMNS = (
+    "financial_year",
+    "method_name",
+    "chosen",
+    "months_observed",
+    "ytd",
+    "forecast",
+    "lower_80",
+    "upper_80",
+)
+BACKTEST_COLUMNS = (
+    "method_name",
+    "chosen",
+    "mape_pct",
+    "coverage_80_pct",
+    "forecasts",
+    "pooled_mape_pct",
+    "pooled_coverage_80_pct",
+    "pooled_forecasts",
+)
+PERCENTILE_COLUMNS = (
+    "trust_name",
+    "financial_year",
+    "fytd",
+    "change_pct",
+    "fytd_percentile_rank",
+    "change_pct_percentile_rank",
+    "trusts_compared",
+)
+OUTLIER_COLUMNS = (
+    "trust_code",
+    "bnf_section",
+    "molecule",
+    "share",
+    "mean_share",
+    "z",
+    "n_orgs",
+    "outlier",
+)
+EFFICIENCY_COLUMNS = (
+    "trust_code",
+    "molecule",
+    "type",
+    "date",
+    "status",
+    "forecast_year_gbp",
+    "realised_to_date_gbp",
+    "forecast_remaining_gbp",
+    "note",
+)
 
 _VALUE_COLUMNS = {
     "fytd",

@@ -2,7 +2,7 @@ import pandas as pd
 import pytest
 
 from medlib.io.datasets import load_dataset
-from medlib.reference.trusts import map_to_successor, successor_map
+from medlib.reference.trusts import map_to_successor, successor_map, trusts_table
 
 
 def lineage(*pairs):
@@ -38,5 +38,18 @@ def test_real_reference_maps_sunderland_onto_south_tyneside_and_sunderland():
     trusts = load_dataset("trusts").set_index("trust_code")
     assert trusts.loc["RLN", "successor_code"] == "R0B"
     assert trusts.loc["R0B", "successor_code"] is None
-    assert trusts.loc["RTD", "icb_name"] == "NHS North East And North Cumbria"
+    assert trusts.loc["RTD", "icb_name"] == "NHS North East and North Cumbria"
     assert trusts.loc["RTD", "icb_code"] == "QHM"
+
+
+def test_names_follow_nhs_capitalisation_in_one_place():
+    trusts = trusts_table().set_index("trust_code")
+    assert trusts.loc["RTD", "trust_name"] == (
+        "The Newcastle upon Tyne Hospitals NHS Foundation Trust"
+    )
+    assert trusts.loc["RX3", "trust_name"] == "Tees, Esk and Wear Valleys NHS Foundation Trust"
+    assert trusts.loc["RTD", "region"] == "North East and Yorkshire"
+    # No joining word is title-cased anywhere in the reference.
+    for column in ("trust_name", "region", "icb_name"):
+        words = {w for name in trusts[column].dropna() for w in name.split()[1:]}
+        assert not words & {"And", "Upon", "Of", "On", "The"}, column

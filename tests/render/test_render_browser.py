@@ -70,7 +70,7 @@ def test_report_shows_its_chart_and_no_error_text_offline(pack):
             browser.close()
     assert sizes and all(w > 0 and h > 0 for w, h in sizes)
     assert "Traceback" not in text and "Error" not in text
-    assert "The Newcastle Upon Tyne Hospitals NHS Foundation Trust (RTD)" in text
+    assert "The Newcastle upon Tyne Hospitals NHS Foundation Trust (RTD)" in text
     # Every request is for a local file: the page loads nothing from the network.
     assert [u for u in requests if not u.startswith(("file:", "data:"))] == []
     assert [Path(u).name for u in links] == ["good.html", "good.pdf"]

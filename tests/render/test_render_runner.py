@@ -98,7 +98,7 @@ def test_report_html_has_no_code_and_shows_the_chart(mixed):
     page = (mixed["out"] / "RTD" / "good.html").read_text(encoding="utf-8")
     assert "data:image/png;base64," in page
     assert "publish_tables" not in page and "plt.subplots" not in page
-    assert "<title>Good: The Newcastle Upon Tyne Hospitals NHS Foundation Trust (RTD)" in page
+    assert "<title>Good: The Newcastle upon Tyne Hospitals NHS Foundation Trust (RTD)" in page
     assert 'href="../index.html"' in page
     # Self-contained: nothing loaded from a CDN.
     assert not re.search(r"<script[^>]+src=", page)

@@ -294,17 +294,34 @@ def test_no_forecast_when_the_trust_data_stop_before_the_period_end():
     report = spend_report("RVW", "2024-03")
     assert report.forecasts["forecast"].isna().all()
     assert report.forecast_gap == (
-        "There is no year-end forecast for 2023/24: the data for North Tees And Hartlepool NHS "
+        "There is no year-end forecast for 2023/24: the data for North Tees and Hartlepool NHS "
         "Foundation Trust run to 2023-12, and a forecast needs every month of the year up to "
         "2024-03 (see the data quality section)."
     )
     assert report.forecast_gap in report.headline()
 
 
-def test_table_views_put_the_sign_before_the_pound_sign():
+def test_table_views_put_the_sign_before_the_pound_sign_and_label_the_columns():
     frame = pd.DataFrame({"cost_gbp": [-357.76, 1328.44], "yoy_change_pct": [12.26, None]})
-    html = table_view(frame).styler().to_html()
-    assert "-£357.76" in html and "£1,328.44" in html and "12.3" in html
+    view = table_view(frame)
+    html = view.styler().to_html()
+    assert list(view.frame.columns) == ["Spend (£)", "Change on year before (%)"]
+    assert "-£358" in html and "£1,328" in html and "12.3%" in html
+    # Amounts stay on one line: a minus sign never wraps away from its pounds.
+    assert "white-space: nowrap" in html
+
+
+def test_table_views_of_a_quantity_measure_name_the_unit_and_write_no_pounds():
+    frame = pd.DataFrame({"molecule": ["Lithium"], "fytd": [1234.5], "change_pct": [-2.0]})
+    view = table_view(frame, "ddds")
+    html = view.styler().to_html()
+    assert list(view.frame.columns) == ["Molecule", "Year to date (DDDs)", "Change (%)"]
+    assert "1,234" in html and "£" not in html and "-2.0%" in html
+
+
+def test_an_empty_table_view_says_so_in_one_sentence():
+    view = table_view(pd.DataFrame(columns=["trust_code", "actual_gbp"]), empty="No blocks.")
+    assert view._repr_html_() == '<p class="medlib-empty">No blocks.</p>'
 
 
 def test_every_section_returns_what_it_shows(rx4_midyear):
@@ -319,7 +336,7 @@ def test_every_section_returns_what_it_shows(rx4_midyear):
     movers = rx4_midyear.section("movers")
     assert len(movers.figures) == 1
     assert isinstance(movers.tables[0], Table)
-    assert movers.tables[0].frame.equals(rx4_midyear.movers_table())
+    assert movers.tables[0].source.equals(rx4_midyear.movers_table())
     charts.close_all()
 
 
