@@ -44,9 +44,9 @@ body { max-width: 1100px; margin: 0 auto; }
 .jp-RenderedHTMLCommon table { table-layout: auto; max-width: 100%; margin: 0.5em 0;
   font-size: 12px; }
 .jp-RenderedHTMLCommon thead { display: table-header-group; }
-body .jp-RenderedHTMLCommon th { white-space: normal; word-break: normal;
+.jp-RenderedHTMLCommon .medlib-table table th { white-space: normal; word-break: normal;
   overflow-wrap: normal; vertical-align: bottom; text-align: left; }
-body .jp-RenderedHTMLCommon td { white-space: normal; overflow-wrap: break-word;
+.jp-RenderedHTMLCommon .medlib-table table td { white-space: normal; overflow-wrap: break-word;
   text-align: left; max-width: 22em; }
 .jp-RenderedImage img, .jp-RenderedHTMLCommon img { max-width: 100%; height: auto; }
 .medlib-caption { color: #425563; font-size: 0.9em; }

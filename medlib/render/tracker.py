@@ -27,6 +27,7 @@ import pandas as pd
 
 from medlib.present.wording import format_gbp, format_pct
 from medlib.render.excel import read_table_csv, write_workbook
+from medlib.render.html import notebook_label
 from medlib.stats.spc import variation_icon
 
 __all__ = [
@@ -514,7 +515,8 @@ def tracker_html(tracker: Tracker) -> str:
         else:
             body.append(line)
     missing = "".join(
-        f"<li>{esc(t)}: {esc(', '.join(nbs))} not complete, so its figures are left out</li>"
+        f"<li>{esc(t)}: {esc(', '.join(notebook_label(n).lower() for n in nbs))} not "
+        "complete, so its figures are left out</li>"
         for t, nbs in tracker.missing.items()
     )
     missing = f'<ul class="note">{missing}</ul>' if missing else ""
