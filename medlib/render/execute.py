@@ -29,13 +29,18 @@ import sys
 import threading
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from medlib.errors import MedlibError
 from medlib.pack_cache import CACHE_ENV
-from medlib.render.html import ReportHeading, count_stderr, notebook_to_html
+from medlib.render.html import (
+    ReportHeading,
+    count_stderr,
+    notebook_to_html,
+    report_data_source,
+)
 from medlib.render.manifest import STATUS_FAILED, STATUS_OK, now_iso
 from medlib.render.params import TABLES_PARAMETER
 
@@ -307,7 +312,11 @@ def _render(task: ReportTask, outcome: ReportOutcome) -> None:
     _tidy_metadata(nb, task)
     nbformat.write(nb, staging / f"{task.notebook}.ipynb")
     html_path = staging / f"{task.notebook}.html"
-    html_path.write_text(notebook_to_html(nb, task.heading), encoding="utf-8")
+    import pandas as pd
+
+    published = [pd.read_csv(p, dtype=str) for p in sorted(tables_dir.glob("*.csv"))]
+    heading = replace(task.heading, data_source=report_data_source(nb, published))
+    html_path.write_text(notebook_to_html(nb, heading), encoding="utf-8")
     outcome.stderr_outputs = count_stderr(nb)
     outcome.timings["html"] = round(time.perf_counter() - tick, 3)
 

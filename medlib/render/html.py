@@ -10,9 +10,12 @@ trust and the period and links back to the pack's index.
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from copy import deepcopy
 from dataclasses import dataclass
 from typing import Any
+
+import pandas as pd
 
 __all__ = [
     "ReportHeading",
@@ -21,6 +24,7 @@ __all__ = [
     "lead_facing",
     "notebook_label",
     "notebook_to_html",
+    "report_data_source",
 ]
 
 _TEMPLATE_NAME = "medlib_report.html.j2"
@@ -35,7 +39,8 @@ _TEMPLATE = r"""
   color: #fff; padding: 12px 24px; }
 .medlib-banner a { color: #fff; }
 .medlib-banner .medlib-title { font-size: 1.1em; font-weight: bold; }
-.medlib-banner .medlib-meta { font-size: 0.9em; margin-top: 4px; }
+.medlib-banner .medlib-meta, .medlib-banner .medlib-source { font-size: 0.9em; margin-top: 4px; }
+.medlib-synthetic { background: #DA291C; color: #fff; font-weight: bold; padding: 1px 6px; }
 @media print { .medlib-banner a.medlib-back { display: none; } }
 /* Every page fits an A4 portrait width: tables wrap their headers and long text instead of
    scrolling, numbers stay on one line, charts shrink to the column. */
@@ -82,6 +87,8 @@ class ReportHeading:
         period: Period label, e.g. ``"data to March 2024 (financial year 2023/24)"``.
         generated: When the report was rendered (ISO date-time).
         index_href: Link back to the pack index.
+        data_source: Where the report's figures come from (empty when unknown); a source
+            that is synthetic is flagged in the header.
     """
 
     pack_title: str
@@ -91,6 +98,7 @@ class ReportHeading:
     period: str
     generated: str
     index_href: str = "../index.html"
+    data_source: str = ""
 
     @property
     def page_title(self) -> str:
@@ -108,8 +116,39 @@ class ReportHeading:
             f'<div class="medlib-meta">{esc(notebook_label(self.notebook))} &middot; {esc(who)}'
             f" &middot; {esc(self.period)} &middot; rendered {esc(self.generated)}"
             f' &middot; <a class="medlib-back" href="{esc(self.index_href)}">all reports</a></div>'
-            "</header>"
+            f"{self._source_html()}</header>"
         )
+
+    def _source_html(self) -> str:
+        if not self.data_source:
+            return ""
+        flag = (
+            '<span class="medlib-synthetic">SYNTHETIC DATA</span> '
+            if "synthetic" in self.data_source.lower()
+            else ""
+        )
+        return f'<div class="medlib-source">{flag}Data: {html.escape(self.data_source)}</div>'
+
+
+def report_data_source(nb: Any, tables: Sequence[pd.DataFrame]) -> str:
+    """What a rendered report's header says its data are.
+
+    The notebook declares its usual source (``metadata.medlib.data_source``); a published
+    table's ``data_source`` column says what each table was actually made from (a store's
+    activity or the synthetic sample), and those values are added, so a header never calls
+    synthetic figures real.
+
+    Example:
+        >>> nb = {"metadata": {"medlib": {"data_source": "SCMD"}}}
+        >>> report_data_source(nb, [pd.DataFrame({"data_source": ["synthetic sample"]})])
+        'SCMD; synthetic sample'
+    """
+    declared = nb.get("metadata", {}).get("medlib", {}).get("data_source", "")
+    found = [declared] if declared else []
+    for table in tables:
+        if "data_source" in table.columns:
+            found += [str(v) for v in table["data_source"].dropna().unique()]
+    return "; ".join(dict.fromkeys(v for v in found if v))
 
 
 def notebook_to_html(nb: object, heading: ReportHeading) -> str:
