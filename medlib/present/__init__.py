@@ -5,6 +5,7 @@ __all__ = [
     "disclosure",
     "disclosure_check",
     "figures",
+    "labels",
     "outputs",
     "sections",
     "style",

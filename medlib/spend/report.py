@@ -193,11 +193,10 @@ def forecast_sentence(
 
 
 def spc_sentence(result: spc.SpcResult, measure: str) -> str:
-    """One sentence on what the SPC chart says about the latest month."""
-    icon = result.variation_icon
-    text = spc.VARIATION_TEXT[icon]
+    """What the SPC chart says: the latest month, then the chart as a whole (as its subtitle)."""
     what = {"cost_gbp": "spend", "ddds": "use in DDDs", "quantity": "quantity issued"}[measure]
-    return f"Monthly {what} shows {text} in the latest month."
+    sentences = charts.spc_summary(result, money=measure == "cost_gbp")
+    return f"Monthly {what}. " + " ".join(sentences)
 
 
 # --- funnel measures per data source ------------------------------------------------------

@@ -22,7 +22,8 @@ one made there:
   ``special_cause_improvement``, ``special_cause_concern``, or
   ``special_cause_neutral_high``/``_low`` when no direction is good.
 - the variation icon comes from the last point; assurance (needs a target) compares the target
-  with the last limits.
+  with the last limits. :func:`special_cause_signals` lists every signal on the chart (each
+  rule found on its own), for captions that describe the whole chart and not only its end.
 
 The rule primitives are public so they can be tested one by one against the package's own test
 cases (``tests/data/spc/``).
@@ -41,6 +42,7 @@ from medlib.errors import InputError
 __all__ = [
     "ASSURANCE_TEXT",
     "MIN_POINTS",
+    "SIGNAL_RULES",
     "SPC_COLOURS",
     "VARIATION_TEXT",
     "SpcResult",
@@ -53,6 +55,7 @@ __all__ = [
     "shift_window_ends",
     "spc",
     "special_cause_labels",
+    "special_cause_signals",
     "trend_window_ends",
     "two_in_three_members",
     "two_in_three_windows",
@@ -604,4 +607,90 @@ def _baseline(
             "colour": [SPC_COLOURS[t] for t in types],
             "trial_limits": len(y) < MIN_POINTS,
         }
+    )
+
+
+# --- the signals on a chart -----------------------------------------------------------------
+
+#: Special-cause rules in order of precedence, as :func:`special_cause_signals` names them.
+SIGNAL_RULES = ("outside_limits", "trend", "two_in_three", "shift")
+
+
+def _runs(codes: np.ndarray) -> list[tuple[int, int, int]]:
+    """Maximal runs of one non-zero code: ``(first, last, code)``, positions inclusive."""
+    runs = []
+    start = 0
+    for i in range(1, len(codes) + 1):
+        if i == len(codes) or codes[i] != codes[start]:
+            if codes[start] != 0:
+                runs.append((start, i - 1, int(codes[start])))
+            start = i
+    return runs
+
+
+def _side_type(side: int, improvement_direction: str) -> str:
+    label = _LABEL_ABOVE_UCL if side > 0 else _LABEL_BELOW_LCL
+    return point_type(label, improvement_direction)
+
+
+def special_cause_signals(result: SpcResult) -> pd.DataFrame:
+    """Every special-cause signal on a chart, so a caption can say what the whole chart shows.
+
+    Each point's label keeps only its rule of highest precedence, so a run of 8 points above
+    the mean that includes a point above the upper limit is labelled in two parts; here each
+    rule is found on its own, in each baseline, from the chart's points with the same rule
+    primitives (so every flagged point is in at least one signal, and no other point is).
+
+    Returns:
+        One row per maximal group of consecutive points making a signal, in rule precedence
+        then position order: ``rule`` (one of :data:`SIGNAL_RULES`), ``side`` (1 higher or
+        rising, -1 lower or falling), ``start`` and ``end`` (positions in the series,
+        inclusive), ``n_points`` and ``point_type`` (the class the side gives under the chart's
+        improvement direction). A run of 7 or more on one side of the mean, or of 6 or more
+        strict steps, is one row with its full length; points outside a limit or in a 2-of-3
+        pattern are grouped only when they are consecutive, so count them with ``n_points``.
+
+    Example:
+        >>> result = spc([10, 20] * 6 + [80], improvement_direction="decrease")
+        >>> special_cause_signals(result)[["rule", "side", "start", "n_points"]].values.tolist()
+        [['outside_limits', 1, 12, 1]]
+    """
+    pts = result.points
+    found: dict[str, list[tuple[int, int, int]]] = {rule: [] for rule in SIGNAL_RULES}
+    for _, frame in pts.groupby("rebase_group", sort=True):
+        first = int(frame.index[0])
+        y = frame["y"].to_numpy(dtype=float)
+        rtm = frame["relative_to_mean"].to_numpy(dtype=int)
+        outside = frame["outside_limits"].to_numpy(dtype=bool)
+        close = frame["close_to_limits"].to_numpy(dtype=bool)
+        two3 = two_in_three_members(two_in_three_windows(close, rtm), close).astype(bool)
+        per_point = {
+            "outside_limits": np.where(outside, rtm, 0),
+            "two_in_three": np.where(two3, rtm, 0),
+        }
+        for rule, codes in per_point.items():
+            found[rule] += [(first + a, first + b, s) for a, b, s in _runs(codes)]
+        found["shift"] += [
+            (first + a, first + b, s) for a, b, s in _runs(rtm) if b - a + 1 >= RUN_LENGTH
+        ]
+        # A trend is a run of equal strict steps; step k joins points k and k + 1.
+        steps = np.sign(np.diff(y)).astype(int) if len(y) > 1 else np.zeros(0, dtype=int)
+        found["trend"] += [
+            (first + a, first + b + 1, s) for a, b, s in _runs(steps) if b - a + 1 >= RUN_LENGTH - 1
+        ]
+    rows = [
+        {
+            "rule": rule,
+            "side": side,
+            "start": start,
+            "end": end,
+            "n_points": end - start + 1,
+            "point_type": _side_type(side, result.improvement_direction),
+        }
+        for rule in SIGNAL_RULES
+        for start, end, side in sorted(found[rule])
+    ]
+    columns = ["rule", "side", "start", "end", "n_points", "point_type"]
+    return pd.DataFrame(rows, columns=columns).astype(
+        {"side": int, "start": int, "end": int, "n_points": int}
     )

@@ -387,3 +387,84 @@ def test_bad_input_is_a_clear_error(kwargs, message):
     values = kwargs.pop("values")
     with pytest.raises(InputError, match=message):
         spc.spc(values, **kwargs)
+
+
+# --- signals over the whole chart ---------------------------------------------------------
+
+#: Limits fixed on 12 alternating points: mean 11, moving ranges all 2, so the limits are
+#: 11 +/- 2.66 x 2 = 5.68 and 16.32 and the 2-sigma lines 11 +/- 3.547. The alternation gives
+#: no run, trend or 2-of-3 pattern, and ending on a 10 stops a run above the mean there.
+BASELINE = [12, 10] * 6
+
+
+def test_signals_keep_a_run_whole_when_a_point_in_it_is_above_the_limit():
+    # 8 points above the mean 11 (positions 12-19); 20 is above 16.32. The labels split the
+    # run (position 14 is "Above UCL"), the signals do not.
+    result = spc.spc(BASELINE + [13, 13, 20, 13, 13, 13, 13, 13], fix_after_n_points=12)
+    labels = result.points["special_cause_type"].tolist()
+    assert labels[12:] == ["7 Points Above CL"] * 2 + ["Above UCL"] + ["7 Points Above CL"] * 5
+    signals = spc.special_cause_signals(result)
+    assert signals[["rule", "side", "start", "end", "n_points"]].values.tolist() == [
+        ["outside_limits", 1, 14, 14, 1],
+        ["shift", 1, 12, 19, 8],
+    ]
+    # increase is good: higher points are improvement
+    assert set(signals["point_type"]) == {"special_cause_improvement"}
+
+
+def test_signals_find_a_trend_and_points_below_the_limit_as_lower_concern():
+    # 10, 11, ..., 16 rises in 6 strict steps from position 11 (the last 10) to 17; 15 and 16
+    # (positions 16, 17) are beyond the 2-sigma line 14.547 with 14 above the mean too (2 of
+    # 3); 3 is below 5.68. With "increase" good, each is judged by its side.
+    result = spc.spc(BASELINE + [11, 12, 13, 14, 15, 16, 3], fix_after_n_points=12)
+    signals = spc.special_cause_signals(result)
+    assert signals[["rule", "side", "start", "end", "point_type"]].values.tolist() == [
+        ["outside_limits", -1, 18, 18, "special_cause_concern"],
+        ["trend", 1, 11, 17, "special_cause_improvement"],
+        ["two_in_three", 1, 16, 17, "special_cause_improvement"],
+    ]
+
+
+def test_signals_are_empty_for_common_cause_only():
+    signals = spc.special_cause_signals(spc.spc(BASELINE))
+    assert signals.empty
+    assert list(signals.columns) == ["rule", "side", "start", "end", "n_points", "point_type"]
+
+
+def _signal_members(signals) -> set[int]:
+    return {
+        i
+        for start, end in zip(signals["start"], signals["end"], strict=True)
+        for i in range(start, end + 1)
+    }
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_signals_cover_exactly_the_flagged_points_and_stay_in_their_baseline(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(8, 60))
+    # Rounded values give ties and points on the mean; a level shift gives runs and outliers.
+    values = np.round(rng.normal(10, 3, n) + np.where(np.arange(n) > n // 2, 4, 0))
+    rebase = [int(rng.integers(1, n))] if seed % 2 else []
+    result = spc.spc(values, rebase_at=rebase, improvement_direction="decrease")
+    signals = spc.special_cause_signals(result)
+    flagged = set(np.flatnonzero(result.points["special_cause_flag"].to_numpy()))
+    assert _signal_members(signals) == flagged
+    groups = result.points["rebase_group"].to_numpy()
+    assert all(
+        groups[s] == groups[e] for s, e in zip(signals["start"], signals["end"], strict=True)
+    )
+
+
+@pytest.mark.parametrize(
+    "case", [c for c in CASES if "values" in c["inputs"]], ids=lambda c: c["id"]
+)
+def test_signals_cover_exactly_the_flagged_points_of_the_reference_series(case):
+    inp = case["inputs"]
+    result = spc.spc(
+        inp["values"],
+        improvement_direction=inp.get("improvement_direction", "increase"),
+        screen_outliers=inp.get("screen_outliers", True),
+    )
+    flagged = set(np.flatnonzero(result.points["special_cause_flag"].to_numpy()))
+    assert _signal_members(spc.special_cause_signals(result)) == flagged
