@@ -212,7 +212,7 @@ COLUMNS: dict[str, tuple[str, Kind]] = {
     "group": ("Group", "text"),
     "measure_key": ("Measure code", "code"),
     "measure": ("Measure", "text"),
-    "denominator_description": ("Patients counted", "text"),
+    "denominator_description": ("Who is counted", "text"),
     "patients_flagged": ("Patients flagged", "count"),
     "patients_in_denominator": ("Patients counted", "count"),
     "percent": ("Patients flagged (%)", "percent"),

@@ -269,7 +269,11 @@ class PackWriter:
             ("Period", _period(self.pset)),
             ("Written", now_iso()),
             ("Disclosure control", POLICY),
-            ("Tables", "one sheet per table, listed below"),
+            (
+                "Tables",
+                "One sheet per table, listed below with what it holds, the report it comes "
+                "from and where its data came from.",
+            ),
         ]
         write_workbook(path, tables, about, sources)
         readable(path)

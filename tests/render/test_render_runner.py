@@ -139,7 +139,8 @@ def test_tables_and_one_workbook_per_trust(mixed):
     book = load_workbook(out / "RTD" / "RTD_tables.xlsx")
     assert book.sheetnames == ["About", "demo_table", "fragile_table"]
     rows = list(book["demo_table"].values)
-    assert rows == [("trust_code", "patients", "cost_gbp"), ("RTD", "*", 1250.5)]
+    # The header shows labels; the CSV keeps the machine names (trust_code, patients, cost_gbp).
+    assert rows == [("Trust code", "Patients", "Spend (£)"), ("RTD", "*", 1250.5)]
     assert load_workbook(out / "RTF" / "RTF_tables.xlsx").sheetnames == ["About", "demo_table"]
 
 

@@ -217,7 +217,7 @@ def test_a_missing_report_leaves_its_figures_out_and_the_total_too(pack):
     # A total of RTD alone would pass for the system's: there is none.
     assert pd.isna(table.loc[SYSTEM_CODE, "spend_fytd_gbp"])
     assert tracker.missing == {"RR7": ["spend_trends"]}
-    assert "RR7: spend_trends not complete" in tracker_html(tracker)
+    assert "RR7: spend trends not complete" in tracker_html(tracker)
 
 
 def test_the_page_escapes_links_sorts_and_labels_synthetic_data(pack):

@@ -317,9 +317,10 @@ def test_the_workbook_has_no_formula_in_any_sheet(tmp_path):
     about = [("Trust", f"{HYPERLINK} (RTD)"), ("Report pack", DDE)]
     cells = _cells(write_workbook(tmp_path / "RTD_tables.xlsx", tables, about))
     assert [v for sheet in cells.values() for v, kind in sheet if kind == "f"] == []
+    # The header shows each column's label (Molecule), not its machine name.
     assert cells["spend_by_molecule"] == [
-        ("molecule", "s"),
-        ("change", "s"),
+        ("Molecule", "s"),
+        ("Change", "s"),
         ("'" + HYPERLINK, "s"),
         (-5, "n"),
         ("'" + DDE, "s"),
@@ -328,8 +329,8 @@ def test_the_workbook_has_no_formula_in_any_sheet(tmp_path):
     assert ("'" + HYPERLINK, "s") in cells["switch_league"]
     about_values = [v for v, _ in cells["About"]]
     assert f"'{HYPERLINK} (RTD)" in about_values and "'" + DDE in about_values
-    # The table list names the columns; one starts with the payload.
-    assert f"trust_name, {HYPERLINK}" in about_values
+    # The table list names the columns as "Label (name)"; one is the payload.
+    assert f"Trust (trust_name), {HYPERLINK} ({HYPERLINK})" in about_values
 
 
 def test_published_csv_read_back_for_the_workbook_stays_text(tmp_path):
