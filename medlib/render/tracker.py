@@ -364,6 +364,9 @@ tfoot td, tfoot th { font-weight: bold; background: #f0f4f5; }
 .met { color: #007f3b; } .notmet { color: #DA291C; } .due { color: #425563; }
 .syn { display: block; font-size: 0.8em; color: #7C2855; }
 .small { display: block; font-size: 0.8em; color: #425563; }
+/* A figure stays on one line; the note under it wraps, so the table fits the page. */
+td.num .small, td.num .syn { white-space: normal; min-width: 8em; }
+table.tracker th { vertical-align: bottom; }
 """
 
 
