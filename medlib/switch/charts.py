@@ -44,10 +44,19 @@ def disclosed_percentages(numerator: pd.Series, denominator: pd.Series) -> np.nd
     return np.array([v if isinstance(v, float | int) else np.nan for v in values], dtype=float)
 
 
+#: Longest trust label written on the title's own line; a longer one (a full trust name) gets
+#: a line of its own, since the figure is rendered as drawn (see medlib.present.figures), not
+#: cropped to its contents, and a title wider than the figure would be cut off.
+SHORT_LABEL_CHARS = 12
+
+
 def _title(ax: plt.Axes, title: str, trust_label: str = "") -> None:
-    # The trust's name on its own line: long names then fit the figure, which is rendered
-    # as drawn (see medlib.present.figures), not cropped to its contents.
-    ax.set_title(f"{title}\n{trust_label}" if trust_label else title)
+    if not trust_label:
+        ax.set_title(title)
+    elif len(trust_label) <= SHORT_LABEL_CHARS:
+        ax.set_title(f"{title} ({trust_label})")
+    else:
+        ax.set_title(f"{title}\n{trust_label}")
 
 
 def _margins(fig: Figure, bottom: float) -> None:
@@ -92,7 +101,7 @@ def uptake_chart(
         quantity_share: Optional rows from :func:`medlib.switch.uptake.brand_quantity_share`.
         definition: The switch.
         profile: Targets to draw.
-        trust_label: Trust name or code for the title.
+        trust_label: Trust code for the title (a longer label gets its own line).
         note: Footnote (e.g. the synthetic-data label).
         new_window: Months pooled for the new-patient share (trailing; 1 = each month alone).
     """
@@ -179,7 +188,7 @@ def savings_chart(
     Args:
         forecast_vs_realised: From :func:`medlib.switch.savings.forecast_vs_realised`.
         definition: The switch.
-        trust_label: Trust name or code for the title.
+        trust_label: Trust code for the title (a longer label gets its own line).
         note: Footnote.
     """
     f = forecast_vs_realised
@@ -242,7 +251,7 @@ def time_to_switch_chart(
     Args:
         distributions: ``{molecule: one trust's rows from
             medlib.switch.uptake.time_to_switch_distribution}``.
-        trust_label: Trust name or code for the title.
+        trust_label: Trust code for the title (a longer label gets its own line).
         note: Footnote.
     """
     with chart_style():
@@ -279,7 +288,7 @@ def vmp_proxy_chart(
         trust_proxy: One trust's rows from :func:`medlib.switch.uptake.vmp_proxy_share`.
         all_proxy: Every trust's rows (the median per month is drawn).
         definition: A switch with a VMP proxy.
-        trust_label: Trust name or code for the title.
+        trust_label: Trust code for the legend.
     """
     with chart_style():
         fig, ax = plt.subplots(figsize=(9, 4.5))

@@ -9,7 +9,11 @@ comparison group that have rows; when it has none, it generates the synthetic sa
 uptake, targets, savings and forecasts for every trust compared. The :class:`SwitchReport` it
 returns meets the one report contract (:class:`~medlib.present.sections.Report`): each
 section returns what it shows, and :meth:`SwitchReport.tables` are the tables for the report
-pack. A switch launched after the period end is left out, and the data note says so.
+pack. What a lead reads of them is made by :func:`~medlib.present.sections.lead_table`
+(:func:`headline_lead_table`, :func:`league_lead_table`), every status beside the figures it
+was judged on and every column naming its month; molecules the trust has no activity for are
+named once and get no chart or table. A switch launched after the period end is left out,
+and the data note says so.
 
 Disclosure: every patient count and every percentage computed from patient counts that leaves
 this module for a lead goes through :mod:`medlib.present.disclosure`; percentages are computed
@@ -42,7 +46,7 @@ from medlib.present.disclosure import (
     disclose_percentage,
     disclose_table,
 )
-from medlib.present.sections import Report, Section, Table
+from medlib.present.sections import Report, Section, Table, lead_table
 from medlib.present.wording import (
     format_count,
     format_disclosed_pct,
@@ -54,6 +58,7 @@ from medlib.present.wording import (
 from medlib.reference.trusts import map_to_successor, trusts_table
 from medlib.reference.trusts import trust_names as reference_trust_names
 from medlib.switch.charts import (
+    disclosed_percentages,
     doac_chart,
     savings_chart,
     time_to_switch_chart,
@@ -74,6 +79,7 @@ from medlib.switch.uptake import (
     brand_quantity_share,
     count_switch_backs,
     existing_patient_uptake,
+    month_start,
     new_patient_uptake,
     switch_backs,
     target_status,
@@ -91,14 +97,20 @@ from medlib.synthetic.hcd_activity import (
 )
 
 __all__ = [
+    "JudgedAt",
     "MoleculeResult",
     "analyse_molecule",
     "SwitchReport",
     "SwitchReportError",
+    "agreeing_share",
     "build",
     "existing_target_sentence",
     "forecast_sentence",
+    "headline_lead_table",
+    "headline_summary",
     "headline_table",
+    "judged_at",
+    "league_lead_table",
     "league_table",
     "monthly_uptake_table",
     "new_target_sentence",
@@ -149,7 +161,11 @@ def new_target_sentence(row: Mapping[str, Any], molecule: str) -> str:
             f"New patients ({molecule}): no new patients started from "
             f"{format_month_short(row['target_month'])}, so the {target} target cannot be measured."
         )
-    pct = disclose_percentage(row["on_best_value"], row["patients"])
+    pct = agreeing_share(
+        disclose_percentage(row["on_best_value"], row["patients"]),
+        row["status"],
+        row["target_share"],
+    )
     if pct == "*":
         share = (
             f"{format_count(patients, 'new patients')} ({row['measured']}); the share started "
@@ -158,7 +174,7 @@ def new_target_sentence(row: Mapping[str, Any], molecule: str) -> str:
     else:
         share = (
             f"of {format_count(patients, 'new patients')} ({row['measured']}), "
-            f"{format_disclosed_pct(pct)} were started on a best-value product"
+            f"{_share_text(pct)} were started on a best-value product"
         )
     text = (
         f"New patients ({molecule}): {share}; target {target}: **{STATUS_WORDS[row['status']]}**."
@@ -209,7 +225,11 @@ def existing_target_sentence(
             f"the end of {format_month_short(row['target_month'])}, so the target cannot be "
             "measured."
         )
-    pct = disclose_percentage(row["on_best_value"], row["patients"])
+    pct = agreeing_share(
+        disclose_percentage(row["on_best_value"], row["patients"]),
+        row["status"],
+        row["target_share"],
+    )
     patients = format_count(disclose_count(row["patients"]), "existing patients on treatment")
     when = (
         f"at the end of {format_month_short(row['target_month'])}, {row['target_months']} months "
@@ -218,7 +238,7 @@ def existing_target_sentence(
     if pct == "*":
         share = f"{when}, {patients}; the share on a best-value product is {SUPPRESSED_SHARE}"
     else:
-        share = f"{when}, {format_disclosed_pct(pct)} of {patients} were on a best-value product"
+        share = f"{when}, {_share_text(pct)} of {patients} were on a best-value product"
     text = (
         f"Existing patients ({molecule}): {share}; target {target}: "
         f"**{STATUS_WORDS[row['status']]}**."
@@ -227,6 +247,11 @@ def existing_target_sentence(
         gap = disclose_count(row["gap_patients"])
         text += f" Meeting it needed {format_count(gap, 'more patients')} on a best-value product."
     return text
+
+
+def _share_text(pct: float | str) -> str:
+    # A share written as the side of its target ("under 100%") is already words.
+    return pct if isinstance(pct, str) and pct != "*" else format_disclosed_pct(pct)
 
 
 def savings_sentence(
@@ -482,36 +507,42 @@ def shared_switch_analysis(
     return sample, load, results
 
 
+LEAGUE_COLUMNS = [
+    "molecule",
+    "rank",
+    "trust_code",
+    "trust_name",
+    "this_trust",
+    "existing_patients_at_target",
+    "pct_existing_best_value_at_target",
+    "existing_target_status",
+    "existing_patients_latest",
+    "pct_existing_best_value_latest",
+    "new_patients_since_target",
+    "pct_new_best_value_since_target",
+    "new_target_status",
+    "patients_switched_back",
+]
+
+
 def league_table(
     result: MoleculeResult, trust_names: Mapping[str, str], trust_code: str
 ) -> pd.DataFrame:
     """Lead-facing comparison of every trust for one switch, with disclosure control.
 
-    Ranked by the share of existing patients on best value in the latest month; trusts whose
-    share is suppressed are listed unranked at the end.
+    Each status sits beside the figures it was judged on: the existing-patient status beside
+    the existing patients at the end of the target month (``*_at_target``), the new-patient
+    status beside the new patients from the target month to the latest month
+    (``*_since_target``). The latest month's existing patients are shown too, labelled as
+    latest, and rank the trusts; trusts whose latest share is suppressed are listed unranked
+    at the end.
 
     Returns:
-        Columns ``molecule, rank, trust_code, trust_name, this_trust,
-        existing_patients_latest, pct_existing_best_value_latest, existing_target_status,
-        new_patients_since_target, pct_new_best_value_since_target, new_target_status,
-        patients_switched_back`` (counts and percentages disclosed).
+        Columns as :data:`LEAGUE_COLUMNS` (counts and percentages disclosed; the figures at
+        the target month are empty while the target is not yet due).
     """
-    columns = [
-        "molecule",
-        "rank",
-        "trust_code",
-        "trust_name",
-        "this_trust",
-        "existing_patients_latest",
-        "pct_existing_best_value_latest",
-        "existing_target_status",
-        "new_patients_since_target",
-        "pct_new_best_value_since_target",
-        "new_target_status",
-        "patients_switched_back",
-    ]
     if result.existing.empty:
-        return pd.DataFrame(columns=columns)
+        return pd.DataFrame(columns=LEAGUE_COLUMNS)
     last = result.existing["months_since_launch"].max()
     latest = result.existing[result.existing["months_since_launch"] == last].set_index("trust_code")
     status = result.status.set_index(["trust_code", "group"])
@@ -519,6 +550,10 @@ def league_table(
     new_since = new_since.groupby("trust_code")[["new_patients", "new_best_value"]].sum()
     backs = result.switch_back_counts.set_index("trust_code")["patients_switched_back"]
     raw = pd.DataFrame({"trust_code": latest.index})
+    # The counts the status was judged on, so the percentage beside it cannot disagree.
+    existing = [status.loc[(t, "existing")] for t in raw["trust_code"]]
+    raw["existing_patients_at_target"] = [row["patients"] for row in existing]
+    raw["existing_best_value_at_target"] = [row["on_best_value"] for row in existing]
     raw["existing_patients_latest"] = raw["trust_code"].map(latest["existing_patients"])
     raw["existing_best_value_latest"] = raw["trust_code"].map(latest["existing_best_value"])
     raw["new_patients_since_target"] = (
@@ -528,18 +563,21 @@ def league_table(
         raw["trust_code"].map(new_since["new_best_value"]).fillna(0).astype(int)
     )
     raw["patients_switched_back"] = raw["trust_code"].map(backs).fillna(0).astype(int)
-    raw["existing_target_status"] = [
-        status.loc[(t, "existing"), "status"] for t in raw["trust_code"]
-    ]
+    raw["existing_target_status"] = [row["status"] for row in existing]
     raw["new_target_status"] = [status.loc[(t, "new"), "status"] for t in raw["trust_code"]]
     out = disclose_table(
         raw,
         count_columns=[
+            "existing_patients_at_target",
             "existing_patients_latest",
             "new_patients_since_target",
             "patients_switched_back",
         ],
         percentage_columns={
+            "pct_existing_best_value_at_target": (
+                "existing_best_value_at_target",
+                "existing_patients_at_target",
+            ),
             "pct_existing_best_value_latest": (
                 "existing_best_value_latest",
                 "existing_patients_latest",
@@ -559,7 +597,186 @@ def league_table(
     out = out.assign(_order=numeric.fillna(-1)).sort_values(
         ["_order", "trust_code"], ascending=[False, True]
     )
-    return out[columns].reset_index(drop=True)
+    return out[LEAGUE_COLUMNS].reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class JudgedAt:
+    """The months a switch's figures are measured at (the same for every trust compared).
+
+    Attributes:
+        new_from: The new-patient target month: new patients who start from it on count.
+        existing_at: The existing-patient target month, judged at its end.
+        latest: The latest month of data (None when there is none).
+    """
+
+    new_from: pd.Timestamp
+    existing_at: pd.Timestamp
+    latest: pd.Timestamp | None
+
+    @property
+    def new_due(self) -> bool:
+        """Whether the data reach the new-patient target month."""
+        return self.latest is not None and self.latest >= self.new_from
+
+    @property
+    def existing_due(self) -> bool:
+        """Whether the data reach the existing-patient target month."""
+        return self.latest is not None and self.latest >= self.existing_at
+
+    @property
+    def new_window(self) -> str:
+        """The new patients counted: ``Jan 2019 to Mar 2020`` (or ``from Jan 2019``)."""
+        start = format_month_short(self.new_from)
+        return f"{start} to {format_month_short(self.latest)}" if self.new_due else f"from {start}"
+
+    @property
+    def existing_point(self) -> str:
+        """When existing patients are counted: ``end of Aug 2019``."""
+        return f"end of {format_month_short(self.existing_at)}"
+
+    def describe(self) -> str:
+        """Both points in a few words, for the headline's *when judged* column.
+
+        Example:
+            >>> JudgedAt(pd.Timestamp("2020-04-01"), pd.Timestamp("2020-05-01"),
+            ...          pd.Timestamp("2020-07-01")).describe()
+            'new Apr 2020 to Jul 2020; existing end of May 2020'
+        """
+        new = f"new {self.new_window}" + ("" if self.new_due else ", not yet due")
+        existing = ("existing " if self.existing_due else "existing due ") + self.existing_point
+        return f"{new}; {existing}"
+
+
+def judged_at(result: MoleculeResult) -> JudgedAt:
+    """The target months and the latest month of one switch's results."""
+    launch = result.definition.launch_month
+    months = pd.to_datetime(result.new["year_month"]) if len(result.new) else None
+    return JudgedAt(
+        new_from=month_start(launch, result.profile.new_months)[0],
+        existing_at=month_start(launch, result.profile.existing_months)[0],
+        latest=None if months is None else pd.Timestamp(months.max()),
+    )
+
+
+ROUNDING_NOTE = (
+    "Percentages are worked out from the rounded counts; where rounding would put a share on "
+    'the wrong side of its target, it is shown as "under" the target or the target "or more".'
+)
+
+
+def agreeing_share(value: Any, status: str, target_share: float) -> Any:
+    """A disclosed percentage as shown beside its status, so the two never disagree.
+
+    Statuses are judged on the exact counts, percentages worked out from the rounded ones
+    (:mod:`medlib.present.disclosure`), so 134 of 135 patients (not met against 100%) shows
+    as 135 of 135, 100.0%. Such a share is written as the side of the target it is on, which
+    the status says anyway; every other value is returned as it is.
+
+    Example:
+        >>> agreeing_share(100.0, "not met", 1.0), agreeing_share(77.3, "met", 0.8)
+        ('under 100%', '80% or more')
+        >>> agreeing_share(82.1, "not met", 1.0), agreeing_share("*", "met", 0.8)
+        (82.1, '*')
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        return value
+    target = f"{target_share * 100:.0f}%"
+    if status == "not met" and value >= target_share * 100:
+        return f"under {target}"
+    if status == "met" and value < target_share * 100:
+        return f"{target} or more"
+    return value
+
+
+def _agreeing_columns(
+    frame: pd.DataFrame,
+    columns: Sequence[tuple[str, str, Sequence[float]]],
+    statuses: pd.DataFrame | None = None,
+) -> tuple[pd.DataFrame, bool]:
+    """The frame with :func:`agreeing_share` applied, and whether any value changed.
+
+    Args:
+        frame: Rows with disclosed percentages.
+        columns: ``(percentage column, status column, target share per row)``.
+        statuses: Where the status columns are (default: ``frame``; same index).
+    """
+    statuses = frame if statuses is None else statuses
+    out = frame.copy()
+    changed = False
+    for pct, status, shares in columns:
+        values = [
+            agreeing_share(v, st, share)
+            for v, st, share in zip(frame[pct], statuses[status], shares, strict=True)
+        ]
+        changed = changed or any(
+            isinstance(new, str) and not isinstance(old, str)
+            for new, old in zip(values, frame[pct], strict=True)
+        )
+        out[pct] = pd.Series(values, index=frame.index, dtype=object)
+    return out, changed
+
+
+#: The league columns a lead reads; the rest stay in the published table.
+LEAGUE_SHOWN = [
+    "rank",
+    "trust_name",
+    "this_trust",
+    "existing_patients_at_target",
+    "pct_existing_best_value_at_target",
+    "existing_target_status",
+    "pct_existing_best_value_latest",
+    "new_patients_since_target",
+    "pct_new_best_value_since_target",
+    "new_target_status",
+    "patients_switched_back",
+]
+
+
+def league_lead_table(league: pd.DataFrame, result: MoleculeResult, caption: str = "") -> Table:
+    """The league table as a lead reads it, every column labelled with the month it refers to.
+
+    Args:
+        league: From :func:`league_table`.
+        result: The switch's results (for its target months and latest month).
+        caption: A line under the table.
+    """
+    when = judged_at(result)
+    at, window = when.existing_point, when.new_window
+    latest = format_month_short(when.latest) if when.latest is not None else "no data"
+    labels = {
+        "trust_name": "Trust",
+        "existing_patients_at_target": f"Existing patients, {at}",
+        "pct_existing_best_value_at_target": f"Existing on best value, {at} (%)",
+        "existing_target_status": f"Existing-patient status, {at}",
+        "pct_existing_best_value_latest": f"Existing on best value, latest month ({latest}) (%)",
+        "new_patients_since_target": f"New patients, {window}",
+        "pct_new_best_value_since_target": f"New on best value, {window} (%)",
+        "new_target_status": f"New-patient status, {window}",
+    }
+    shown, adjusted = _agreeing_columns(
+        league,
+        [
+            (
+                "pct_existing_best_value_at_target",
+                "existing_target_status",
+                [result.profile.existing_share] * len(league),
+            ),
+            (
+                "pct_new_best_value_since_target",
+                "new_target_status",
+                [result.profile.new_share] * len(league),
+            ),
+        ],
+    )
+    return lead_table(
+        shown,
+        caption=f"{caption} {ROUNDING_NOTE}".strip() if adjusted else caption,
+        columns=LEAGUE_SHOWN,
+        labels=labels,
+        keys=("rank", "trust_name", "this_trust"),
+        empty="No trust has activity for this molecule.",
+    )
 
 
 def monthly_uptake_table(result: MoleculeResult, trust_code: str) -> pd.DataFrame:
@@ -698,6 +915,82 @@ def headline_table(results: Sequence[MoleculeResult], trust_code: str) -> pd.Dat
     ):
         out[col] = pd.Series([r[col] for r in records], index=out.index, dtype=object)
     return out
+
+
+#: The headline a lead reads: one row per molecule, each status beside the figures it was
+#: judged on and the point they were measured at.
+HEADLINE_SUMMARY_COLUMNS = [
+    "molecule",
+    "new_patients",
+    "pct_new_best_value",
+    "existing_patients",
+    "pct_existing_best_value",
+    "targets",
+    "status",
+    "judged",
+]
+HEADLINE_LABELS = {
+    "new_patients": "New patients",
+    "pct_new_best_value": "New on best value (%)",
+    "existing_patients": "Existing patients",
+    "pct_existing_best_value": "Existing on best value (%)",
+    "targets": "Target (new / existing)",
+    "status": "Status (new / existing)",
+    "judged": "When judged",
+}
+
+
+def headline_summary(results: Sequence[MoleculeResult], trust_code: str) -> pd.DataFrame:
+    """The compact headline for one trust: both targets of each molecule in one row.
+
+    The patients and percentages are the ones each status was judged on (from
+    :func:`headline_table`): new patients from the new-patient target month to the latest
+    month, existing patients at the end of the existing-patient target month; ``judged``
+    names those points. A percentage that rounding put on the wrong side of its target is
+    written as that side (:func:`agreeing_share`).
+
+    Returns:
+        Columns as :data:`HEADLINE_SUMMARY_COLUMNS`; ``targets`` and ``status`` read
+        ``new / existing``.
+    """
+    head = headline_table(results, trust_code)
+    out = head[[c for c in HEADLINE_SUMMARY_COLUMNS if c in head.columns]].copy()
+    out, _ = _agreeing_columns(
+        out,
+        [
+            (
+                f"pct_{group}_best_value",
+                f"{group}_status",
+                [getattr(r.profile, f"{group}_share") for r in results],
+            )
+            for group in ("new", "existing")
+        ],
+        statuses=head,
+    )
+    out["targets"] = [
+        f"{r.profile.new_share * 100:.0f}% / {r.profile.existing_share * 100:.0f}%" for r in results
+    ]
+    out["status"] = [
+        f"{n} / {e}" for n, e in zip(head["new_status"], head["existing_status"], strict=True)
+    ]
+    out["judged"] = [judged_at(r).describe() for r in results]
+    return out[HEADLINE_SUMMARY_COLUMNS]
+
+
+def headline_lead_table(
+    results: Sequence[MoleculeResult], trust_code: str, caption: str = ""
+) -> Table:
+    """:func:`headline_summary` as a lead reads it."""
+    summary = headline_summary(results, trust_code)
+    summary["molecule"] = summary["molecule"].str.capitalize()
+    shares = summary[["pct_new_best_value", "pct_existing_best_value"]].to_numpy().ravel()
+    adjusted = any(isinstance(v, str) and v != "*" for v in shares)
+    return lead_table(
+        summary,
+        caption=f"{caption} {ROUNDING_NOTE}".strip() if adjusted else caption,
+        labels=HEADLINE_LABELS,
+        empty="The trust has no activity for these molecules.",
+    )
 
 
 def savings_table(results: Sequence[MoleculeResult], trust_code: str) -> pd.DataFrame:
@@ -921,18 +1214,61 @@ class SwitchReport(Report):
         profiles = {r.profile.name: r.profile for r in self.results}
         return "; ".join(p.describe() for p in profiles.values())
 
+    def used_results(self) -> list[MoleculeResult]:
+        """Results for the molecules this trust has activity for, in report order."""
+        mine = self.activity.loc[self.activity["trust_code"] == self.trust_code, "molecule"]
+        present = set(mine.astype(str).unique())
+        return [r for r in self.results if r.molecule in present]
+
+    def unused_molecules(self) -> list[str]:
+        """The report's molecules this trust has no activity for, in report order."""
+        used = {r.molecule for r in self.used_results()}
+        return [r.molecule for r in self.results if r.molecule not in used]
+
+    def no_activity_sentence(self, ending: str = "") -> str:
+        """One sentence naming the molecules the trust has no activity for ("" when none).
+
+        Args:
+            ending: Words added before the full stop (``", so ..."``).
+        """
+        unused = self.unused_molecules()
+        if not unused:
+            return ""
+        return f"{self.trust_code} has no activity for {_and_list(unused)} in the data{ending}."
+
     def headline_markdown(self) -> str:
-        """Markdown bullets: each molecule's status against both targets, in plain English."""
-        out = []
-        for r in self.results:
-            st = r.status[r.status["trust_code"] == self.trust_code].set_index("group")
-            if st.empty:
-                out.append(f"- {r.molecule.capitalize()}: no activity at this trust.")
-                continue
-            latest = self._latest_existing(r)
-            out.append(f"- {new_target_sentence(st.loc['new'], r.molecule)}")
-            out.append(f"- {existing_target_sentence(st.loc['existing'], r.molecule, latest)}")
-        return "\n".join(out)
+        """Two or three short sentences above the headline table: savings, targets met."""
+        used = self.used_results()
+        if not used:
+            return self.no_activity_sentence(", so there is no target to judge")
+        savings = self.savings().set_index("molecule").loc[[r.molecule for r in used]]
+        achieved = float(savings["achieved_saving_gbp"].sum())
+        remaining = savings.loc[savings["annual_remaining_gbp"] > 0, "annual_remaining_gbp"]
+        molecules = f"{len(used)} molecule{'s' if len(used) > 1 else ''}"
+        if len(remaining):
+            still = (
+                f"a further {_money(float(remaining.sum()))} a year is still to come "
+                f"({_and_list(list(remaining.index))})"
+            )
+        else:
+            still = "no further saving is counted, as best-value use is at the target or above"
+        text = [
+            f"Since launch, best-value products saved {_money(achieved)} in total across the "
+            f"{molecules} {self.trust_code} uses, against the originator list price; {still}."
+        ]
+        head = self.headline().set_index("molecule").loc[[r.molecule for r in used]]
+        statuses = [*head["new_status"], *head["existing_status"]]
+        due = [st for st in statuses if st in ("met", "not met")]
+        if due:
+            met = due.count("met")
+            text.append(
+                f"Of the {len(due)} targets that have fallen due, {self.trust_code} met "
+                f"{met or 'none'}; the table's last column says when each was judged."
+            )
+        else:
+            text.append("No target has fallen due yet.")
+        ending = self.no_activity_sentence()
+        return " ".join([*text, ending]).strip()
 
     def _latest_existing(self, r: MoleculeResult) -> pd.Series | None:
         ex = r.existing[r.existing["trust_code"] == self.trust_code]
@@ -1026,20 +1362,22 @@ class SwitchReport(Report):
         }
 
     def headline_section(self) -> Section:
-        """The headline sentences and table."""
-        shown = self.headline().drop(
-            columns=["launch_date", "target_profile", "new_target", "existing_target"]
-        )
+        """A few sentences and one table: both targets of each molecule the trust uses."""
+        used = self.used_results()
+        if not used:
+            return Section(self.headline_markdown())
         return Section(
             self.headline_markdown(),
-            _table(_plain_columns(shown), f"{self.short_label} {COUNTS_NOTE}"),
+            headline_lead_table(used, self.trust_code, f"{self.short_label} {COUNTS_NOTE}"),
         )
 
     def molecules_section(self) -> Section:
-        """One part per molecule: status, uptake chart, savings, forecast, league."""
-        label = self.trust_name
-        parts: list[Any] = []
-        for r in self.results:
+        """One part per molecule the trust uses: status, uptake chart, savings, league.
+
+        The molecules it does not use are named in one sentence, with nothing else.
+        """
+        parts: list[Any] = [self.no_activity_sentence() or None]
+        for r in self.used_results():
             parts.append(
                 f"### {r.molecule.capitalize()}\n\n"
                 f"{r.definition.type.capitalize()} launch "
@@ -1049,9 +1387,6 @@ class SwitchReport(Report):
                 f"{', '.join(r.definition.best_value)}."
             )
             st = r.status[r.status["trust_code"] == self.trust_code].set_index("group")
-            if st.empty:
-                parts.append("This trust has no activity for this molecule.")
-                continue
             latest = self._latest_existing(r)
             parts.append(
                 f"- {new_target_sentence(st.loc['new'], r.molecule)}\n"
@@ -1060,9 +1395,16 @@ class SwitchReport(Report):
             new = r.new[r.new["trust_code"] == self.trust_code]
             ex = r.existing[r.existing["trust_code"] == self.trust_code]
             share = r.quantity_share[r.quantity_share["trust_code"] == self.trust_code]
+            # The page header names the trust in full; its code keeps chart titles on one line.
             parts.append(
                 uptake_chart(
-                    new, ex, share, r.definition, r.profile, label, note=self.source_label + "."
+                    new,
+                    ex,
+                    share,
+                    r.definition,
+                    r.profile,
+                    self.trust_code,
+                    note=self.source_label + ".",
                 )
             )
             sav = r.savings[r.savings["trust_code"] == self.trust_code].iloc[0]
@@ -1078,28 +1420,53 @@ class SwitchReport(Report):
             )
             if len(r.forecast):
                 parts.append(
-                    savings_chart(r.forecast, r.definition, label, note=self.source_label + ".")
+                    savings_chart(
+                        r.forecast, r.definition, self.trust_code, note=self.source_label + "."
+                    )
                 )
             parts.append(
                 f"How {self.trust_code} compares with the other trusts "
-                f"{'in the sample' if self.is_synthetic else 'compared'} (ranked by the share "
-                "of existing patients on best value in the latest month):"
+                f"{'in the sample' if self.is_synthetic else 'compared'}:"
             )
+            when = judged_at(r)
+            latest = format_month_short(when.latest) if when.latest is not None else "no data"
             parts.append(
-                _table(
-                    _plain_columns(self.league(r.molecule).drop(columns="molecule")),
-                    f"{self.short_label} {COUNTS_NOTE}",
+                league_lead_table(
+                    self.league(r.molecule),
+                    r,
+                    f"{self.short_label} {COUNTS_NOTE} Ranked by existing patients on best value "
+                    f"in the latest month ({latest}). Each status is judged at the point its "
+                    "column names, on the patients and percentage beside it.",
                 )
             )
         return Section(*parts)
 
     def time_to_switch_section(self) -> Section:
-        """The time-to-switch chart for all molecules."""
-        dists = {
-            r.molecule: r.time_to_switch[r.time_to_switch["trust_code"] == self.trust_code]
-            for r in self.results
-        }
-        return Section(time_to_switch_chart(dists, self.trust_name, note=self.source_label + "."))
+        """The time-to-switch chart for the molecules with existing patients at launch."""
+        dists: dict[str, pd.DataFrame] = {}
+        suppressed = False
+        for r in self.used_results():
+            dist = r.time_to_switch[r.time_to_switch["trust_code"] == self.trust_code]
+            if dist.empty or not (dist["existing_at_launch"] > 0).any():
+                continue
+            pct = disclosed_percentages(dist["switched_by_month"], dist["existing_at_launch"])
+            if np.isnan(pct).all():
+                suppressed = True
+                continue
+            dists[r.molecule] = dist
+        if dists:
+            return Section(
+                time_to_switch_chart(dists, self.trust_code, note=self.source_label + ".")
+            )
+        if suppressed:
+            return Section(
+                f"{self.trust_code} had fewer than 8 existing patients on treatment at launch "
+                "for each molecule, so time to switch is not shown."
+            )
+        return Section(
+            f"{self.trust_code} had no existing patients on treatment when these molecules "
+            "launched, so there is no time to switch to show."
+        )
 
     def _proxy_results(self) -> list[tuple[SwitchDefinition, pd.DataFrame]]:
         if self._proxies is None:
@@ -1138,15 +1505,20 @@ class SwitchReport(Report):
                     f"The SCMD extract has no months up to {self.context.period_end_label}."
                 )
                 continue
-            parts.append(vmp_proxy_chart(mine, proxy, definition, self.trust_name))
-            if len(mine):
-                last = mine.iloc[-1]
+            if mine.empty:
                 parts.append(
-                    f"In {format_month_short(last['year_month'])}, "
-                    f"{format_pct(last['pct_proxy_best_value'])} of "
-                    f"{self.trust_code}'s 40mg {definition.molecule} doses in SCMD were "
-                    "best-value-like presentations (real data)."
+                    f"{self.trust_code} has no {definition.molecule} doses in the SCMD extract, "
+                    "so there is no proxy to show for it."
                 )
+                continue
+            parts.append(vmp_proxy_chart(mine, proxy, definition, self.trust_code))
+            last = mine.iloc[-1]
+            parts.append(
+                f"In {format_month_short(last['year_month'])}, "
+                f"{format_pct(last['pct_proxy_best_value'])} of "
+                f"{self.trust_code}'s 40mg {definition.molecule} doses in SCMD were "
+                "best-value-like presentations (real data)."
+            )
         if not parts:
             parts.append("None of the chosen molecules has a VMP-level proxy.")
         return Section(*parts)
@@ -1176,22 +1548,15 @@ class SwitchReport(Report):
         return Section(doac_chart(series, fit), doac_sentence(series, fit))
 
 
-def _plain_columns(frame: pd.DataFrame) -> pd.DataFrame:
-    out = frame.copy()
-    out.columns = [
-        str(c).replace("pct_", "% ").replace("_gbp", " (£)").replace("_", " ") for c in out.columns
-    ]
-    return out
+def _and_list(words: Sequence[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``.
 
-
-def _table(frame: pd.DataFrame, caption: str) -> Table:
-    money = [c for c in frame.columns if "(£)" in str(c)]
-    return Table(
-        frame,
-        {c: (lambda v: format_gbp(v, "whole")) for c in money},
-        caption=caption,
-        na_rep="",
-    )
+    Example:
+        >>> _and_list(["adalimumab", "infliximab", "rituximab"])
+        'adalimumab, infliximab and rituximab'
+    """
+    words = list(words)
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
 
 
 @pack_cached

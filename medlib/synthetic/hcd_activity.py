@@ -19,7 +19,9 @@ How it works, per trust and molecule:
 3. **Uptake behaviour** differs by trust (``fast``, ``slow``, ``stalled``, ``switch_backs``):
    the chance that a new patient starts on a best-value brand rises with months since launch;
    a share of existing patients switches at a random time; some switched patients return to
-   the originator. Each trust uses one preferred best-value brand per molecule.
+   the originator. Each trust uses one preferred best-value brand per molecule. Behaviours are
+   dealt out over the default trusts and picked by a hash of the seed and the code for any
+   other trust, so a trust's rows never depend on the other trusts generated with it.
 4. **Cost**: originator doses cost the definition's originator price per unit; best-value
    doses cost it less a molecule-specific realised discount (deliberately not the programme's
    assumed 50%, so forecast and realised savings differ).
@@ -218,14 +220,28 @@ def _stable_int(text: str) -> int:
 
 
 def assign_behaviours(trusts: Sequence[str], seed: int) -> dict[str, str]:
-    """Deterministic behaviour per trust from the seed.
+    """Deterministic behaviour per trust from the seed, whatever the other trusts in the list.
 
-    Trusts are put in a seeded order and the behaviours are dealt out in turn, so any four or
-    more trusts show every behaviour.
+    The default trusts (:data:`DEFAULT_TRUSTS`) are put in a seeded order and the behaviours
+    are dealt out to them in turn, so the default sample shows every behaviour twice. Any
+    other trust gets the behaviour a stable hash of the seed and its code picks. A trust's
+    behaviour therefore never depends on which trusts it is generated with, and a peer shows
+    the same figures in every report of a pack (each report adds its own trust to the list).
+
+    Example:
+        >>> assign_behaviours(["RTF", "RX4"], 2025) == {
+        ...     "RTF": assign_behaviours(DEFAULT_TRUSTS, 2025)["RTF"],
+        ...     "RX4": assign_behaviours(["RX4"], 2025)["RX4"],
+        ... }
+        True
     """
     names = list(BEHAVIOURS)
-    order = sorted(dict.fromkeys(trusts), key=lambda t: (_stable_int(f"{seed}:{t}"), t))
-    return {t: names[i % len(names)] for i, t in enumerate(order)}
+    order = sorted(DEFAULT_TRUSTS, key=lambda t: (_stable_int(f"{seed}:{t}"), t))
+    dealt = {t: names[i % len(names)] for i, t in enumerate(order)}
+    return {
+        t: dealt.get(t, names[_stable_int(f"{seed}:{t}") % len(names)])
+        for t in dict.fromkeys(trusts)
+    }
 
 
 @cache

@@ -319,26 +319,64 @@ class TestParameters:
         with pytest.raises(SwitchReportError, match="none of \\['ustekinumab'\\] had launched"):
             build(resolve_context("RTD", "2024-06"), ["ustekinumab"])
 
-    def test_trust_without_biologics_gets_a_report_that_says_so(self, monkeypatch, tmp_path):
+    def test_trust_without_biologics_gets_a_report_that_says_so(self, tmp_path):
         from medlib.render.guard import check_tables_dir
 
         # RX4 is a mental health trust: no biologics in SCMD. R0B calibrates through its
         # predecessors RLN and RE9.
-        report = build(resolve_context("RX4", "2025-03"), ["adalimumab"], trusts=["RTD", "R0B"])
-        assert report.activity["trust_code"].isin(["RTD", "R0B"]).all()
-        assert set(report.activity["trust_code"]) == {"RTD", "R0B"}
-        head = report.headline().iloc[0]
-        assert (head["new_status"], head["existing_status"]) == ("no patients", "no patients")
-        assert head["achieved_saving_gbp"] == 0.0
-        assert "has no use of these biologics" in report.data_note()
-        text = "\n".join(
-            report.section(name).text for name in ("molecules", "time_to_switch", "vmp_proxy")
+        report = build(
+            resolve_context("RX4", "2025-03"),
+            ["adalimumab", "infliximab"],
+            trusts=["RTD", "R0B"],
         )
-        assert "Forecast (adalimumab): no activity" in text
+        assert set(report.activity["trust_code"]) == {"RTD", "R0B"}
+        assert report.used_results() == []
+        assert report.unused_molecules() == ["adalimumab", "infliximab"]
+        assert "has no use of these biologics" in report.data_note()
+        sections = {n: report.section(n) for n in ("headline", "molecules", "time_to_switch")}
+        # One sentence each: no table, no chart, no savings sentence, no league table.
+        assert sections["molecules"].parts == (
+            "RX4 has no activity for adalimumab and infliximab in the data.",
+        )
+        assert sections["headline"].parts == (
+            "RX4 has no activity for adalimumab and infliximab in the data, so there is no "
+            "target to judge.",
+        )
+        assert sections["time_to_switch"].parts == (
+            "RX4 had no existing patients on treatment when these molecules launched, so "
+            "there is no time to switch to show.",
+        )
+        proxy = report.section("vmp_proxy")
+        assert proxy.figures == []
+        assert proxy.parts[-1] == (
+            "RX4 has no adalimumab doses in the SCMD extract, so there is no proxy to show for it."
+        )
+        # The published tables keep a row per molecule for the trust, as before.
+        head = report.headline()
+        assert head["molecule"].tolist() == ["adalimumab", "infliximab"]
+        assert set(head["new_status"]) == set(head["existing_status"]) == {"no patients"}
+        assert head["achieved_saving_gbp"].tolist() == [0.0, 0.0]
         tables = report.tables()
         assert set(tables["switch_league"]["trust_code"]) == {"RTD", "R0B", "RX4"}
         report.publish(str(tmp_path))
         assert check_tables_dir(tmp_path) == []
+
+    def test_a_trust_using_some_molecules_has_the_rest_named_in_one_line(self, report):
+        # The module's report: RR7 has rows for both molecules; with one of them taken away,
+        # that molecule is named once and gets no part of its own.
+        from dataclasses import replace
+
+        activity = report.activity[report.activity["molecule"] != "ustekinumab"]
+        load = replace(report.load, data=activity.reset_index(drop=True))
+        fewer = replace(report, load=load, _leagues={})
+        molecules = fewer.section("molecules")
+        assert molecules.parts[0] == "RR7 has no activity for ustekinumab in the data."
+        assert "### Ustekinumab" not in molecules.text and "### Adalimumab" in molecules.text
+        assert len(molecules.figures) == 2  # adalimumab's uptake and savings charts
+        assert len(molecules.tables) == 1
+        headline = fewer.section("headline")
+        assert headline.text.endswith("RR7 has no activity for ustekinumab in the data.")
+        assert headline.tables[0].frame["Molecule"].tolist() == ["Adalimumab"]
 
     def test_definitions_are_the_shipped_ones(self):
         defs = load_switch_definitions()

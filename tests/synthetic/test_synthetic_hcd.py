@@ -5,7 +5,7 @@ import pytest
 from medlib.io.hcd_activity import HCD_COLUMNS, validate_hcd_activity
 from medlib.switch.definitions import load_switch_definitions
 from medlib.synthetic.hcd_activity import (
-    BEHAVIOURS,
+    DEFAULT_TRUSTS,
     SYNTHETIC_LABEL,
     SyntheticDataError,
     assign_behaviours,
@@ -95,14 +95,51 @@ def test_window_is_cut_at_as_of():
     assert uste["activity_date"].min() >= pd.Timestamp("2024-03-01")  # 6 months before
 
 
-def test_behaviours_are_dealt_so_four_trusts_show_all_four():
-    got = assign_behaviours(["RTD", "RR7", "RTF", "RTR"], seed=2025)
-    assert sorted(got.values()) == sorted(BEHAVIOURS)
-    # The seed alone decides: the order and repeats of the trusts given change nothing, and two
-    # trusts are dealt two different behaviours.
-    two = assign_behaviours(["RTD", "RR7"], 1)
-    assert two == assign_behaviours(["RR7", "RTD", "RTD"], 1)
-    assert len(set(two.values())) == 2
+def test_default_trusts_are_dealt_every_behaviour_and_other_trusts_hashed():
+    got = assign_behaviours(DEFAULT_TRUSTS, seed=2025)
+    # The seeded order is RNN, RTD, RTR, RTF, R0B, RXP, RVW, RR7; the four behaviours are
+    # dealt out in turn, so each goes to two trusts (the assignment the default sample had).
+    assert got == {
+        "RNN": "fast",
+        "RTD": "slow",
+        "RTR": "stalled",
+        "RTF": "switch_backs",
+        "R0B": "fast",
+        "RXP": "slow",
+        "RVW": "stalled",
+        "RR7": "switch_backs",
+    }
+    # A default trust keeps its dealt behaviour in any list; order and repeats change nothing.
+    assert assign_behaviours(["RR7", "RTD", "RTD"], 2025) == {"RR7": "switch_backs", "RTD": "slow"}
+    # Another trust: crc32("2025:RX4") = 2309127833 = 4 x 577281958 + 1, the second behaviour.
+    assert assign_behaviours(["RX4"], 2025) == {"RX4": "slow"}
+    assert assign_behaviours([*DEFAULT_TRUSTS, "RX4"], 2025) == {**got, "RX4": "slow"}
+
+
+def test_a_trust_gets_the_same_rows_and_behaviour_with_or_without_an_extra_trust():
+    # No behaviours given: the seeded assignment decides. Dealing over the list given would
+    # move RR7 from "slow" to "stalled" once RX4 joins (seed 3).
+    two = make(trusts=("RTD", "RR7"))
+    three = make(trusts=("RTD", "RR7", "RX4"))
+    assert set(three.activity["trust_code"]) == {"RTD", "RR7", "RX4"}
+    order = ["molecule", "activity_date", "patient_id"]
+    for trust in ("RTD", "RR7"):
+        pd.testing.assert_frame_equal(
+            two.activity[two.activity["trust_code"] == trust]
+            .astype(str)
+            .sort_values(order, ignore_index=True),
+            three.activity[three.activity["trust_code"] == trust]
+            .astype(str)
+            .sort_values(order, ignore_index=True),
+        )
+    settings = [
+        s.trusts[s.trusts["trust_code"] != "RX4"].reset_index(drop=True) for s in (two, three)
+    ]
+    pd.testing.assert_frame_equal(*settings)
+    assert set(two.trusts.set_index("trust_code")["behaviour"].items()) == {
+        ("RTD", "slow"),
+        ("RR7", "switch_backs"),
+    }
 
 
 def test_scmd_calibration_formula():
