@@ -18,6 +18,7 @@ __all__ = [
     "switch",
     "synthetic",
     "validation",
+    "wet_amd",
 ]
 
 __version__ = "0.1.0"
