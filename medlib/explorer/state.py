@@ -56,7 +56,13 @@ from medlib.explorer.sources import (
     patient_months,
 )
 from medlib.io.patient_tables import PatientTables
-from medlib.present.disclosure import POLICY, RowGroup, disclose_table
+from medlib.present.disclosure import (
+    POLICY,
+    SUPPRESSED,
+    RowGroup,
+    disclose_percentage,
+    disclose_table,
+)
 from medlib.present.wording import format_gbp, format_month_short, format_number, format_pct
 from medlib.reference.trusts import normalise_code, normalise_codes
 from medlib.spend.measures import aggregate_monthly
@@ -67,6 +73,8 @@ from medlib.validation import parse_month
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+
+    from medlib.present.sections import Section, Table
 
 __all__ = [
     "CHARTS",
@@ -794,7 +802,10 @@ class Explorer:
         notes = [f"comparator: {COMPARATOR_LABELS[sel.comparator]}"]
         if source.synthetic:
             notes.append("SYNTHETIC patients (not real people) from medlib.synthetic.patients")
-        notes.append(f"patient counts in the table follow the disclosure policy: {POLICY}")
+        notes.append(
+            f"patient counts, and the percentages in the table and chart, follow the disclosure "
+            f"policy: {POLICY}"
+        )
         return MeasureData(frame.reset_index(drop=True), None, tuple(notes))
 
     def _unit_frame(self, sel: Selection, level: str) -> pd.DataFrame:
@@ -822,11 +833,17 @@ class Explorer:
         data = self._trust_measure(self._selection)
         if data.message:
             return data.message
-        if self.chart_series.empty:
+        series = self.chart_series
+        if series.empty or series["value"].isna().all():
             start, end = self.period
             who = ", ".join(self.units)
             span = f"{format_month_short(start)} to {format_month_short(end)}"
-            return f"No data for {who} from {span} for this selection."
+            if series.empty:
+                return f"No data for {who} from {span} for this selection."
+            return (
+                f"Too few patients to show for {who} from {span}: every month's counts are "
+                "small numbers, which are suppressed."
+            )
         return None
 
     @property
@@ -841,9 +858,11 @@ class Explorer:
         data = self._trust_measure(self._selection)
         out = list(self._trust_notes) + list(data.notes)
         if data.message is None and self._selection.chart == "spc":
-            gaps = self._gaps()
+            gaps, hidden = self._gaps()
             if gaps:
                 out.append(f"{gaps} month(s) with no data are left out of the SPC chart")
+            if hidden:
+                out.append(f"{hidden} month(s) with small numbers are left out of the SPC chart")
         return out
 
     def _in_period(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -857,7 +876,11 @@ class Explorer:
 
         Returns:
             ``year_month, code, numerator, denominator, value``; ``value`` is the total for
-            additive measures and ``100 x numerator / denominator`` for percentages.
+            additive measures and ``100 x numerator / denominator`` for percentages. For a
+            measure from patient records ``value`` is the percentage of the published counts
+            (:func:`medlib.present.disclosure.disclose_percentage`), missing when either count
+            is suppressed, so a chart shows no more than the table; ``numerator`` and
+            ``denominator`` stay the raw counts the table discloses.
         """
         sel = self._selection
         if self.level == "england":
@@ -865,7 +888,7 @@ class Explorer:
             return out[["year_month", "code", "numerator", "denominator", "value"]]
         frame = self._in_period(self._unit_frame(sel, self.level))
         frame = frame[frame["unit"].isin(self.units)].rename(columns={"unit": "code"})
-        frame = frame.assign(value=_values(frame, self.measure))
+        frame = frame.assign(value=_shown_values(frame, self.measure))
         order = {c: i for i, c in enumerate(self.units)}
         frame = frame.assign(_order=frame["code"].map(order))
         frame = frame.sort_values(["year_month", "_order"], kind="mergesort")
@@ -880,7 +903,8 @@ class Explorer:
 
         Returns:
             ``year_month, numerator, denominator, value`` over the period, months with no data
-            left out.
+            left out. For a measure from patient records ``value`` is missing in a month whose
+            published counts are suppressed (see :attr:`series`); the SPC chart leaves it out.
         """
         sel = self._selection
         level = "trust" if self.level == "england" else self.level
@@ -890,19 +914,23 @@ class Explorer:
         summed = frame.groupby("year_month", as_index=False)[["numerator", "denominator"]].sum(
             min_count=1
         )
-        summed["value"] = _values(summed, self.measure)
-        return summed[summed["value"].notna()].reset_index(drop=True)
+        summed = summed[_values(summed, self.measure).notna()]
+        return summed.assign(value=_shown_values(summed, self.measure)).reset_index(drop=True)
 
-    def _gaps(self) -> int:
+    def _gaps(self) -> tuple[int, int]:
+        """Months of the period with no data, and months whose published counts are hidden."""
         start, end = self.period
         expected = self.months[(self.months >= start) & (self.months <= end)]
-        return len(expected) - len(self.chart_series)
+        series = self.chart_series
+        hidden = int(series["value"].isna().sum())
+        return len(expected) - len(series), hidden
 
     @property
     @_per_view
     def spc_result(self) -> spc.SpcResult | None:
         """The XmR chart of :attr:`chart_series` (None when there is nothing to chart)."""
         series = self.chart_series
+        series = series[series["value"].notna()]
         if series.empty:
             return None
         return spc.spc(
@@ -936,7 +964,7 @@ class Explorer:
         def compute() -> pd.DataFrame:
             frame = self._unit_frame(sel, level)
             frame = frame[frame["unit"].isin(group)]
-            frame = frame.assign(value=_values(frame, MEASURES[sel.measure]))
+            frame = frame.assign(value=_shown_values(frame, MEASURES[sel.measure]))
             return peer_comparison.deciles(frame, "value", period="year_month", org="unit")
 
         return self._cache.get("deciles", (self._data_key(sel), level, group), compute)
@@ -1020,7 +1048,9 @@ class Explorer:
         if len(self.units) > 1:
             groups.append((COMBINED, self.chart_series))
         for code, part in groups:
-            part = part[part["value"].notna()]
+            # The months with data, whether or not their published counts are suppressed: the
+            # table discloses its own totals from the raw counts.
+            part = part[_values(part, measure).notna()]
             latest = part[part["year_month"] == end]
             rows.append(
                 {
@@ -1031,7 +1061,7 @@ class Explorer:
                     "last_month": f"{end:{_MONTH_FORMAT}}",
                     "months_with_data": len(part),
                     "period_value": _period_value(part, measure),
-                    "latest_value": float(latest["value"].iloc[0]) if len(latest) else np.nan,
+                    "latest_value": _latest_value(latest, measure),
                     "comparison_median": median_value,
                     "percentile_rank": ranks.get(code, np.nan),
                     "variation": _variation(part, measure),
@@ -1070,9 +1100,16 @@ class Explorer:
         level = "system" if self.level == "system" else "trust"
         frame = self._unit_frame(self._selection, level)
         frame = frame[(frame["year_month"] == month) & frame["unit"].isin(self.comparison_units())]
-        values = pd.Series(_values(frame, self.measure).to_numpy(), index=frame["unit"].to_numpy())
+        values = pd.Series(
+            _shown_values(frame, self.measure).to_numpy(), index=frame["unit"].to_numpy()
+        )
         ranks = peer_comparison.percent_rank(values)
         return {u: float(ranks[u]) for u in self.units if u in ranks.index}
+
+    @property
+    def comparison_label(self) -> str:
+        """The comparison group in words, e.g. "trusts in the same region"."""
+        return COMPARISONS[self._selection.comparison]
 
     def _measure_label(self) -> str:
         sel = self._selection
@@ -1107,10 +1144,7 @@ class Explorer:
         latest = _format_value(row["latest_value"], measure)
         text += f"; {format_month_short(end)}: {latest}"
         if pd.notna(row["percentile_rank"]):
-            text += (
-                f", percentile rank {row['percentile_rank']:.0f} among "
-                f"{COMPARISONS[self._selection.comparison]}"
-            )
+            text += f", percentile rank {row['percentile_rank']:.0f} among {self.comparison_label}"
         return text + f". SPC: {row['variation']}."
 
     def export_name(self) -> str:
@@ -1151,6 +1185,28 @@ class Explorer:
         from medlib.explorer.render import view_figure
 
         return view_figure(self)
+
+    def table_view(self) -> Table:
+        """The summary table as a person reads it: labelled, values written as the measure's.
+
+        :attr:`table` keeps its machine-readable columns for code and the exports; this is
+        the same rows through :func:`medlib.present.sections.lead_table` (see
+        :func:`medlib.explorer.render.table_view`).
+        """
+        from medlib.explorer.render import table_view
+
+        return table_view(self)
+
+    def summary(self) -> Section:
+        """The view in words and as a table: :meth:`describe`, then :meth:`table_view`.
+
+        A notebook shows it as a cell's last value. Trust and molecule names come from the
+        data, so the sentence is shown through the Markdown escape of
+        :class:`medlib.present.sections.Section`, never as raw Markdown.
+        """
+        from medlib.present.sections import Section
+
+        return Section(self.describe(), self.table_view())
 
 
 # --- private functions ----------------------------------------------------------------------
@@ -1252,6 +1308,34 @@ def _values(frame: pd.DataFrame, measure: Measure) -> pd.Series:
     return 100.0 * frame["numerator"].astype(float) / den.where(den > 0)
 
 
+def _shown_values(frame: pd.DataFrame, measure: Measure) -> pd.Series:
+    """The values a chart draws: for patient records, percentages of the published counts.
+
+    A percentage of raw counts gives them away (1 of 3 patients is 33.3%), so for a measure
+    from patient records each value is
+    :func:`~medlib.present.disclosure.disclose_percentage` of the unit's month, missing when
+    either count is suppressed.
+    """
+    if not measure.patients:
+        return _values(frame, measure)
+    shown = [
+        disclose_percentage(n, d)
+        for n, d in zip(frame["numerator"], frame["denominator"], strict=True)
+    ]
+    return pd.Series(
+        [np.nan if v is None or v == SUPPRESSED else float(v) for v in shown],
+        index=frame.index,
+        dtype=float,
+    )
+
+
+def _latest_value(latest: pd.DataFrame, measure: Measure) -> float:
+    """The unit's value in the period's last month (raw: the table discloses its own)."""
+    if latest.empty:
+        return np.nan
+    return float(_values(latest, measure).iloc[0])
+
+
 def _period_value(part: pd.DataFrame, measure: Measure) -> float:
     if part.empty:
         return np.nan
@@ -1264,9 +1348,12 @@ def _period_value(part: pd.DataFrame, measure: Measure) -> float:
 def _variation(part: pd.DataFrame, measure: Measure) -> str:
     if part.empty:
         return "no data"
-    result = spc.spc(part["value"].to_numpy(), improvement_direction=measure.improvement_direction)
+    values = part["value"].dropna().to_numpy()
+    if len(values) == 0:
+        return "not shown (small numbers)"
+    result = spc.spc(values, improvement_direction=measure.improvement_direction)
     text = spc.VARIATION_TEXT[result.variation_icon]
-    if len(part) < spc.MIN_POINTS:
+    if len(values) < spc.MIN_POINTS:
         text += " (trial limits)"
     return text
 

@@ -17,16 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
-import pandas as pd
 
 from medlib.explorer.render import figure_png
 from medlib.explorer.sources import BUNDLED_DATASETS, COMPARATOR_LABELS, ExplorerError
-from medlib.explorer.state import CHARTS, COMPARISONS, MEASURES, Explorer, Measure
+from medlib.explorer.state import CHARTS, COMPARISONS, MEASURES, Explorer
 from medlib.explorer.whatif import WhatIf, scmd_units_per_month
-from medlib.present.wording import format_gbp, format_number, format_pct
 from medlib.switch.definitions import SwitchDefinition
 
-__all__ = ["ALL_PRODUCTS", "ExplorerPanel", "WhatIfPanel", "explore", "format_table", "table_html"]
+__all__ = ["ALL_PRODUCTS", "ExplorerPanel", "WhatIfPanel", "explore", "table_html"]
 
 ALL_PRODUCTS = "All products in the dataset"
 _NO_SYSTEM = "(none: show trusts)"
@@ -35,37 +33,12 @@ FALLBACK_UNITS_PER_MONTH = 100.0
 _PNG_CACHE_SIZE = 24
 
 
-def format_table(table: pd.DataFrame, measure: Measure) -> pd.DataFrame:
-    """The summary table with numbers as display text (pounds, percentages, thousands)."""
+def table_html(explorer: Explorer) -> str:
+    """HTML for the summary table as a person reads it (:meth:`Explorer.table_view`).
 
-    def value(v: object) -> str:
-        if isinstance(v, str):
-            return v
-        if v is None or pd.isna(v):
-            return ""
-        if measure.ratio:
-            return format_pct(float(v))
-        if measure.key == "spend":
-            return format_gbp(float(v), "whole")
-        return format_number(float(v))
-
-    out = table.copy()
-    for col in ("period_value", "latest_value", "comparison_median"):
-        if col in out.columns:
-            out[col] = out[col].map(value)
-    if "percentile_rank" in out.columns:
-        out["percentile_rank"] = out["percentile_rank"].map(
-            lambda v: "" if pd.isna(v) else f"{float(v):.0f}"
-        )
-    return out
-
-
-def table_html(table: pd.DataFrame, measure: Measure) -> str:
-    """HTML for the summary table (an empty table says so)."""
-    if table.empty:
-        return '<p class="medlib-table">No table for this selection.</p>'
-    shown = format_table(table, measure).rename(columns=lambda c: c.replace("_", " "))
-    return shown.to_html(index=False, classes="medlib-table", border=0, escape=True)
+    An empty table says so. Cells and headings are escaped by the shared layer.
+    """
+    return explorer.table_view()._repr_html_()
 
 
 def _option_pairs(mapping: dict[str, Any]) -> list[tuple[str, Any]]:
@@ -455,7 +428,7 @@ class ExplorerPanel(widgets.VBox):
             self.chart.value = f'<p class="medlib-message">{html.escape(message)}</p>'
         else:
             self.chart.value = self._chart_html()
-        self.table.value = table_html(ex.table, ex.measure)
+        self.table.value = table_html(ex)
         notes = "".join(f"<li>{html.escape(n)}</li>" for n in ex.notes)
         self.status.value = f'<ul class="medlib-notes">{notes}</ul>' if notes else ""
         self.last_update_ms = (time.perf_counter() - started) * 1000

@@ -4,7 +4,8 @@
 calls :func:`build` and shows one section per cell; :meth:`AuditReport.tables` are written once
 at the end. The census date defaults to the last day of the context's period end, and may not
 be later than it. The functions below (:func:`load_audit`, :func:`headline_table`, ...) are the
-analyst's API to the same numbers.
+analyst's API to the same numbers; what the page shows of each table (labelled, reshaped to fit)
+is made by :mod:`medlib.polypharmacy.views`.
 
 Every table and chart label here is lead-facing, so every patient count goes through
 :mod:`medlib.present.disclosure` (1-7 shown as ``*``, other counts rounded to the nearest 5,
@@ -34,11 +35,11 @@ from medlib.context import ReportContext
 from medlib.errors import InputError
 from medlib.io.patient_tables import PatientTables
 from medlib.pack_cache import pack_cached
-from medlib.polypharmacy import comparators, pincer
+from medlib.polypharmacy import comparators, pincer, views
 from medlib.polypharmacy.review_list import assert_lead_facing
 from medlib.present import charts, disclosure
 from medlib.present.outputs import publish_tables
-from medlib.present.sections import Report, Section, Table
+from medlib.present.sections import Report, Section
 from medlib.present.style import (
     NHS_BLUE,
     NHS_DARK_GREY,
@@ -1031,6 +1032,13 @@ def pincer_funnel_chart(audit: PolyAudit, key: str = "gi_bleed") -> plt.Figure:
 FUNNEL_INDICATOR = "gi_bleed"
 
 
+def _breakdown_caption(audit: PolyAudit) -> str:
+    return (
+        f"Patients flagged at {audit.organisation}, as a percentage of the patients each "
+        "measure counts. The counts are in the report pack's tables."
+    )
+
+
 class AuditReport(Report):
     """The audit notebook's sections and tables for one trust.
 
@@ -1049,13 +1057,23 @@ class AuditReport(Report):
         return {
             "data_statement": lambda: Section(data_statement(audit)),
             "headline": lambda: Section(headline_sentences(audit)),
-            "comparators": lambda: Section(Table(headline_table(audit))),
+            "comparators": lambda: Section(views.headline_view(headline_table(audit))),
             "medicines_by_age": lambda: Section(
                 medicines_by_age_chart(medicines_by_age(audit), audit)
             ),
-            "acb": lambda: Section(Table(acb_table(audit))),
-            "combinations": lambda: Section(Table(combinations_table(audit))),
-            "pincer": lambda: Section(Table(pincer_table(audit))),
+            "acb": lambda: Section(
+                views.breakdown_view(acb_table(audit), caption=_breakdown_caption(audit))
+            ),
+            "combinations": lambda: Section(
+                views.breakdown_view(combinations_table(audit), caption=_breakdown_caption(audit))
+            ),
+            "pincer": lambda: Section(
+                *(
+                    part
+                    for group, table in views.pincer_views(pincer_table(audit))
+                    for part in (f"**{group}**", table)
+                )
+            ),
             "pincer_funnel": lambda: Section(pincer_funnel_chart(audit, FUNNEL_INDICATOR)),
         }
 

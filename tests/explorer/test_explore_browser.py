@@ -194,7 +194,7 @@ def test_explore_notebook_runs_and_a_control_changes_chart_and_table(jupyter, pa
     _run_all(page)
 
     chart = page.locator(".medlib-explorer img.medlib-chart").first
-    table = page.locator(".medlib-explorer table.medlib-table").first
+    table = page.locator(".medlib-explorer .medlib-table table").first
     chart.wait_for(state="visible", timeout=WIDGET_TIMEOUT_MS)
     table.wait_for(state="visible", timeout=WIDGET_TIMEOUT_MS)
     # Let every cell finish first, so nothing scrolls or redraws under the next steps.
@@ -215,7 +215,7 @@ def test_explore_notebook_runs_and_a_control_changes_chart_and_table(jupyter, pa
 
     page.wait_for_function(
         "([before]) => { const t = document.querySelector("
-        "'.medlib-explorer table.medlib-table'); return t && t.innerText !== before; }",
+        "'.medlib-explorer .medlib-table table'); return t && t.innerText !== before; }",
         arg=[text_before],
         timeout=CHANGE_TIMEOUT_MS,
     )

@@ -374,56 +374,115 @@ def test_returned_tables_are_copies():
 # --- polypharmacy -------------------------------------------------------------------------
 
 
-def _patients():
-    # P1 (A1) takes 8 distinct chapter-1 substances; P2 (A1) and P3 (A2) take one each.
+def _patients(people: dict[str, tuple[int, int]] | None = None):
+    """Patients aged 70 at each trust: ``{trust: (on eight medicines, on one)}``.
+
+    The eight are distinct chapter-1 substances, so a patient on them meets "8 or more unique
+    medicines". Default: A1 has one of each (P1 and P2) and A2 one on a single medicine.
+    """
+    people = people or {"A1": (1, 1), "A2": (0, 1)}
     codes = [f"0101010{c}0AAAAAA" for c in "ABCDEFGH"]
-    meds = [("P1", f"9{i}", f"drug {i}", code) for i, code in enumerate(codes)]
-    meds += [("P2", "90", "drug 0", codes[0]), ("P3", "90", "drug 0", codes[0])]
+    patients, meds = [], []
+    for trust, (many, one) in people.items():
+        for i in range(many + one):
+            pid = f"{trust}-{i}"
+            patients.append((pid, trust, 70, "F"))
+            taken = codes if i < many else codes[:1]
+            meds += [(pid, f"9{k}", f"drug {k}", code) for k, code in enumerate(taken)]
     medications = pd.DataFrame(
         meds, columns=["patient_id", "dmd_code", "medicine_name", "bnf_code"]
     )
     medications["start_date"] = "2022-06-01"
     medications["end_date"] = None
-    patients = pd.DataFrame(
-        {
-            "patient_id": ["P1", "P2", "P3"],
-            "trust_code": ["A1", "A1", "A2"],
-            "age": [80, 70, 60],
-            "sex": ["F", "M", "F"],
-        }
-    )
+    patients = pd.DataFrame(patients, columns=["patient_id", "trust_code", "age", "sex"])
     conditions = pd.DataFrame(columns=["patient_id", "snomed_code", "date", "resolved_date"])
     tests = pd.DataFrame(columns=["patient_id", "snomed_code", "date", "value", "unit"])
     return check_patient_tables(patients, medications, conditions, tests)
 
 
-def test_polypharmacy_comparator_percent_and_disclosed_counts():
-    ex = Explorer(
+def _poly(people: dict[str, tuple[int, int]] | None = None, **initial) -> Explorer:
+    return Explorer(
         _usage(),
         product_table=_products(),
         trust_table=_trusts(),
-        patients=_patients(),
+        patients=_patients(people),
         polypharmacy_months=2,
         patients_last_month="2023-02",
-        trusts=["A1", "A2"],
         measure="polypharmacy",
         comparator="medicines_8plus",
+        **initial,
     )
+
+
+def test_polypharmacy_comparator_percent_and_disclosed_counts():
+    ex = _poly(trusts=["A1", "A2"])
     assert list(ex.months) == [M1, M2]
+    # A1: 1 of 2 patients, A2: 0 of 1. Every denominator is 1-7, so no percentage is shown:
+    # the raw 50% and 0% would give the counts away.
     s = ex.series.pivot(index="year_month", columns="code", values="value")
-    # A1: P1 of P1, P2 -> 50%; A2: none of P3 -> 0%
-    assert s["A1"].tolist() == [50.0, 50.0]
-    assert s["A2"].tolist() == [0.0, 0.0]
+    assert s["A1"].isna().all() and s["A2"].isna().all()
+    assert ex.series["numerator"].tolist() == [1.0, 0.0, 1.0, 0.0]  # raw, for the table
     table = ex.table.set_index("code")
     # 1 and 2 patients are small numbers: counts and percentages are suppressed.
     assert table.loc["A1", "latest_patients_meeting"] == "*"
     assert table.loc["A1", "latest_patients"] == "*"
     assert table.loc["A1", "latest_value"] == "*"
     assert table.loc["A2", "latest_patients_meeting"] == 0
+    # Both months had patients: they are months with data, whatever the chart can show.
+    assert table.loc["A1", "months_with_data"] == 2
+    assert table.loc["A1", "variation"] == "not shown (small numbers)"
     assert "comparator: 8 or more unique medicines" in ex.notes
+    assert ex.message == (
+        "Too few patients to show for A1, A2 from Jan 2023 to Feb 2023: every month's counts "
+        "are small numbers, which are suppressed."
+    )
+    assert ex.figure() is None
     # Switching back to a usage measure returns to the usage months.
     ex.set(measure="quantity")
     assert list(ex.months) == [M1, M2, M3, M4]
+
+
+def test_polypharmacy_chart_draws_percentages_of_the_published_counts():
+    # A1: 8 of 20 patients (raw 40%), published 10 of 20 -> 50%. A2: 9 of 30 (raw 30%),
+    # published 10 of 30 -> 33.3%. B1: 0 of 3, a denominator of 1-7 -> not shown.
+    ex = _poly({"A1": (8, 12), "A2": (9, 21), "B1": (0, 3)}, trusts=["A1", "A2"], chart="deciles")
+    s = ex.series.pivot(index="year_month", columns="code", values="value")
+    assert s["A1"].tolist() == [50.0, 50.0]
+    assert s["A2"].tolist() == [33.3, 33.3]
+    # The deciles are of the shown values, B1 left out: the median of 50 and 33.3 is 41.65
+    # (of the raw 40, 30 and 0 it would be 30).
+    median = ex.deciles[ex.deciles["percentile"] == 50]["value"].tolist()
+    assert median == pytest.approx([41.65, 41.65])
+    data = ex.chart_data.set_index("year_month")
+    assert data.loc[M2, ["p50", "A1", "A2"]].tolist() == pytest.approx([41.65, 50.0, 33.3])
+    # Ranked among the shown values: A1 highest (100), A2 lowest (0); the combined row has none.
+    table = ex.table.set_index("code")
+    assert table.loc[["A1", "A2"], "percentile_rank"].tolist() == [100.0, 0.0]
+    assert math.isnan(table.loc["Combined", "percentile_rank"])
+    # The SPC chart adds A1 and A2 up: 17 of 50 (raw 34%), published 15 of 50 -> 30%.
+    ex.set(chart="spc")
+    assert ex.chart_series["value"].tolist() == [30.0, 30.0]
+    assert ex.chart_data["value"].tolist() == [30.0, 30.0]
+    # The table discloses its own counts from the raw ones, the same way.
+    assert table.loc[
+        "A1", ["latest_patients_meeting", "latest_patients", "latest_value"]
+    ].tolist() == [
+        10,
+        20,
+        50.0,
+    ]
+    assert table.loc["Combined", "latest_value"] == 30.0
+
+
+def test_polypharmacy_months_with_small_numbers_are_left_out_of_the_spc_chart():
+    ex = _poly({"A1": (8, 12), "B1": (0, 3)}, trusts=["B1"])
+    assert ex.chart_series["value"].isna().all()
+    assert ex.spc_result is None
+    assert "2 month(s) with small numbers are left out of the SPC chart" in ex.notes
+    ex.set(trusts=["A1", "B1"])
+    # Together: 8 of 23, published 10 of 25 -> 40%; both months shown.
+    assert ex.chart_series["value"].tolist() == [40.0, 40.0]
+    assert not any("small numbers are left out" in n for n in ex.notes)
 
 
 # --- the bundled sample -------------------------------------------------------------------

@@ -23,7 +23,11 @@ def panel(tmp_path):
 
 
 def _cells(html: str) -> list[str]:
-    return re.findall(r"<td>(.*?)</td>", html)
+    return re.findall(r"<td[^>]*>(.*?)</td>", html)
+
+
+def _headings(html: str) -> list[str]:
+    return re.findall(r"<th[^>]*>(.*?)</th>", html)
 
 
 def test_panel_starts_from_the_selection(panel):
@@ -34,17 +38,33 @@ def test_panel_starts_from_the_selection(panel):
     assert c["trusts"].value == ("A1",)
     assert c["period"].value == (pd.Timestamp("2023-01-01"), pd.Timestamp("2023-04-01"))
     assert panel.chart.value.startswith('<img class="medlib-chart"')
-    # Quantity for A1: 69 over the period, 30 in the latest month
-    assert _cells(panel.table.value)[:8] == [
+    # Quantity for A1: 69 over the period, 30 in the latest month, where the median of the
+    # trusts reporting (A1 30, A2 8, B1 1) is 8 and A1 ranks highest; 4 months with data.
+    assert _cells(panel.table.value) == [
         "A1",
         "Alpha One",
-        "Quantity, Alpha",
-        "2023-01",
-        "2023-04",
-        "4",
         "69",
         "30",
+        "8",
+        "100",
+        "common cause variation only: no sign of change (trial limits)",
+        "4",
     ]
+    # Labelled as in the reports, with the measure and the period said once, in the caption.
+    assert _headings(panel.table.value) == [
+        "Code",
+        "Name",
+        "Total quantity",
+        "April 2023",
+        "Comparison median, April 2023",
+        "Percentile rank, April 2023",
+        "Variation (SPC)",
+        "Months with data",
+    ]
+    assert (
+        "<em>Quantity, Alpha: A1, Jan 2023 to Apr 2023. Compared with all trusts in England.</em>"
+        in panel.table.value
+    )
 
 
 def test_only_the_comparator_is_hidden_outside_polypharmacy(panel):
@@ -60,17 +80,20 @@ def test_changing_the_trust_control_changes_chart_and_table(panel):
     assert panel.explorer.selection.trusts == ("A2",)
     assert panel.chart.value != chart
     assert panel.table.value != table
-    assert _cells(panel.table.value)[6] == "20"  # A2: 2 + 4 + 6 + 8
+    assert _cells(panel.table.value)[2] == "20"  # A2: 2 + 4 + 6 + 8
     assert panel.last_update_ms is not None
 
 
 def test_measure_period_chart_and_comparison_controls(panel):
     c = panel.controls
     c["measure"].value = "spend"
-    assert _cells(panel.table.value)[6] == "£390"
+    cells = _cells(panel.table.value)
+    # A1's April has no cost: its latest spend is missing (a dash), and so is its rank.
+    assert cells[2:6] == ["£390", "–", "£45", "–"]
+    assert "Total spend (£)" in _headings(panel.table.value)
     c["period"].value = (M2, M3)
     assert panel.explorer.period == (M2, M3)
-    assert _cells(panel.table.value)[6] == "£240"  # £240 in M2, nothing in M3
+    assert _cells(panel.table.value)[2] == "£240"  # £240 in M2, nothing in M3
     c["chart"].value = "deciles"
     assert set(panel.explorer.chart_data.columns) >= {"p50", "A1"}
     c["comparison"].value = "system"

@@ -26,6 +26,8 @@ TABLES = {
     "poly_pincer_funnel",
 }
 COUNT_COLUMNS = {"patients_flagged", "patients_in_denominator", "patients"}
+#: The same columns as the page labels them.
+COUNT_LABELS = {"Patients flagged", "Patients counted", "Patients"}
 ORGANISATIONS = ("RTD", "RRK")
 SEED = 2025
 ID_PATTERN = re.compile(r"SYN[0-9A-F]{10}")
@@ -54,7 +56,7 @@ def test_committed_notebook_is_thin_and_clean():
 
 def _is_disclosed(text: str) -> bool:
     text = text.strip()
-    if text in ("", "*", "None", "nan", "NaN"):
+    if text in ("", "*", "–", "None", "nan", "NaN"):
         return True
     return float(text) % 5 == 0
 
@@ -120,11 +122,20 @@ def test_executed_outputs_are_lead_safe(executed, org):
     assert not re.search(r"\b[1-7] patients", everything)
     # Every count shown in a displayed table is suppressed or a multiple of 5.
     frames = [f for html in htmls for f in _html_tables(html)]
-    assert len(frames) == 4  # headline, ACB, combinations, PINCER
+    assert len(frames) == 6  # headline, ACB, combinations, PINCER by group (3)
+    checked = 0
     for frame in frames:
-        for column in COUNT_COLUMNS & set(frame.columns):
-            bad = [v for v in frame[column] if not _is_disclosed(v)]
+        for column in COUNT_LABELS & set(frame.columns):
+            bad = [v for v in frame[column] if not _is_disclosed(v.replace(",", ""))]
             assert not bad, f"{column}: {bad[:5]}"
+            checked += 1
+    assert checked == 2 * 4  # flagged and counted in the headline and PINCER tables
+    # No machine column name, True/False or repeated data source reaches the page.
+    for frame in frames:
+        assert not [c for c in frame.columns if "_" in c], list(frame.columns)
+        cells = set(frame.to_numpy().ravel())
+        assert not {"True", "False"} & cells
+        assert not [c for c in cells if "synthetic patients" in c]
     # Same for every published table, which carry no identifiers at all.
     published = {p.stem: p for p in (folder / "tables").glob("*.csv")}
     assert set(published) == TABLES
