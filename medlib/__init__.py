@@ -7,6 +7,7 @@ __all__ = [
     "errors",
     "explorer",
     "io",
+    "measures",
     "pack_cache",
     "paths",
     "polypharmacy",

@@ -1,0 +1,3 @@
+"""Medicines measures: definitions as data, product selection and DDDs, national comparison."""
+
+__all__ = ["compute", "definitions", "products"]
