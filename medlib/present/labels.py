@@ -29,6 +29,7 @@ import pandas as pd
 __all__ = [
     "COLUMNS",
     "KINDS",
+    "MEASURE_VALUE_COLUMNS",
     "Kind",
     "column_kind",
     "column_label",
@@ -232,6 +233,31 @@ COLUMNS: dict[str, tuple[str, Kind]] = {
     "quantity": ("Quantity", "number"),
     "ddds": ("Defined daily doses", "number"),
 }
+
+#: Columns of the spend report's tables that hold its measure: pounds when the measure is spend,
+#: DDDs or quantities otherwise (so their kind and unit depend on the report's data).
+MEASURE_VALUE_COLUMNS = frozenset(
+    {
+        "fytd",
+        "same_period_last_year",
+        "change",
+        "previous",
+        "current",
+        "forecast",
+        "lower_80",
+        "upper_80",
+        "lower_95",
+        "upper_95",
+        "ytd",
+        "actual",
+        "value",
+        "mean",
+        "lower_process_limit",
+        "upper_process_limit",
+        "same_months_year_before",
+        "yoy_change",
+    }
+)
 
 _PERCENT_NAME = re.compile(r"(^pct_|_pct$|^percent)")
 _MONEY_NAME = re.compile(r"_gbp$")

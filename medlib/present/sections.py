@@ -222,6 +222,12 @@ def lead_table(
     """
     from medlib.present.labels import NUMERIC_KINDS, column_kind, column_label, formatter
 
+    if columns is not None:
+        missing = [c for c in columns if c not in frame.columns]
+        if missing:
+            raise InputError(
+                f"lead_table: the table has no column {missing[0]!r}; it has {list(frame.columns)}"
+            )
     shown = frame[list(columns)] if columns is not None else frame
     notes = []
     drop = []

@@ -22,6 +22,8 @@ from collections.abc import Mapping
 
 import pandas as pd
 
+from medlib.present.labels import MEASURE_VALUE_COLUMNS
+
 __all__ = [
     "MEASURE_COLUMNS",
     "MEASURE_TABLES",
@@ -186,29 +188,6 @@ MEASURE_TABLES = frozenset(
         "top_movers",
         "forecast_outturn",
         "benchmark_percentile_ranks",
-    }
-)
-#: The value columns of :data:`MEASURE_TABLES` (the spend report's own list).
-MEASURE_VALUE_COLUMNS = frozenset(
-    {
-        "fytd",
-        "same_period_last_year",
-        "change",
-        "previous",
-        "current",
-        "forecast",
-        "lower_80",
-        "upper_80",
-        "lower_95",
-        "upper_95",
-        "ytd",
-        "actual",
-        "value",
-        "mean",
-        "lower_process_limit",
-        "upper_process_limit",
-        "same_months_year_before",
-        "yoy_change",
     }
 )
 _MEASURE_UNITS = {"ddds": "DDDs", "quantity": "Quantity issued"}

@@ -28,7 +28,7 @@ from medlib.errors import InputError
 from medlib.io.datasets import bundled_store, load_dataset
 from medlib.pack_cache import pack_cached
 from medlib.present import charts
-from medlib.present.labels import column_label
+from medlib.present.labels import MEASURE_VALUE_COLUMNS, column_label
 from medlib.present.sections import Report, Section, Table, lead_table
 from medlib.present.wording import format_gbp, format_month, format_month_short, format_pct
 from medlib.reference.financial_years import add_fy_columns, fy_bounds, fy_month, fy_of_month
@@ -1411,26 +1411,7 @@ EFFICIENCY_COLUMNS = (
     "note",
 )
 
-_VALUE_COLUMNS = {
-    "fytd",
-    "same_period_last_year",
-    "change",
-    "previous",
-    "current",
-    "forecast",
-    "lower_80",
-    "upper_80",
-    "lower_95",
-    "upper_95",
-    "ytd",
-    "actual",
-    "value",
-    "mean",
-    "lower_process_limit",
-    "upper_process_limit",
-    "same_months_year_before",
-    "yoy_change",
-}
+_VALUE_COLUMNS = MEASURE_VALUE_COLUMNS
 
 
 def build(context: ReportContext, **options: Any) -> SpendReport:

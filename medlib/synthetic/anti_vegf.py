@@ -66,7 +66,6 @@ maintenance, as :func:`medlib.wet_amd.intervals.trust_summary` defines it).
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -75,6 +74,7 @@ import pandas as pd
 
 from medlib.io.hcd_activity import HCD_COLUMNS
 from medlib.synthetic.hcd_activity import DEFAULT_TRUSTS, SYNTHETIC_LABEL, SyntheticDataError
+from medlib.synthetic.seeding import apply_behaviour_overrides, deal_behaviours, stable_int
 
 __all__ = [
     "AFLIBERCEPT_PRICE_GBP",
@@ -318,10 +318,6 @@ class SyntheticAntiVegf:
     label: str = SYNTHETIC_LABEL
 
 
-def _stable_int(text: str) -> int:
-    return zlib.crc32(text.encode("utf-8"))
-
-
 def assign_interval_behaviours(trusts: Sequence[str], seed: int) -> dict[str, str]:
     """Deterministic interval behaviour per trust, whatever the other trusts in the list.
 
@@ -336,13 +332,7 @@ def assign_interval_behaviours(trusts: Sequence[str], seed: int) -> dict[str, st
         >>> sorted(set(assign_interval_behaviours(DEFAULT_TRUSTS, 2025).values()))
         ['fixed_8_weekly', 'short_interval', 'treat_and_extend']
     """
-    names = list(BEHAVIOURS)
-    order = sorted(DEFAULT_TRUSTS, key=lambda t: (_stable_int(f"anti-vegf:{seed}:{t}"), t))
-    dealt = {t: names[i % len(names)] for i, t in enumerate(order)}
-    return {
-        t: dealt.get(t, names[_stable_int(f"anti-vegf:{seed}:{t}") % len(names)])
-        for t in dict.fromkeys(trusts)
-    }
+    return deal_behaviours(trusts, DEFAULT_TRUSTS, list(BEHAVIOURS), f"anti-vegf:{seed}")
 
 
 def _draw(rng: np.random.Generator, chances: Mapping[int, float]) -> int:
@@ -386,7 +376,7 @@ def _generate_trust(
     seed: int,
     window: tuple[int, int],
 ) -> tuple[list[dict], list[dict], dict]:
-    rng = np.random.default_rng([seed, _stable_int(trust)])
+    rng = np.random.default_rng([seed, stable_int(trust)])
     w0, w1 = window
     molecules = list(MOLECULE_MIX)
     mix = rng.dirichlet(MIX_CONCENTRATION * np.asarray([MOLECULE_MIX[m] for m in molecules]))
@@ -514,14 +504,9 @@ def generate_anti_vegf(
     w0, w1 = _day(start, "start"), _day(end, "end")
     if w1 < w0:
         raise SyntheticDataError(f"end ({end}) is before start ({start})")
-    chosen = assign_interval_behaviours(trusts, seed)
-    for trust, name in dict(behaviours or {}).items():
-        if name not in BEHAVIOURS:
-            raise SyntheticDataError(
-                f"behaviours[{trust!r}]: unknown behaviour {name!r}; expected one of "
-                f"{', '.join(BEHAVIOURS)}"
-            )
-        chosen[trust] = name
+    chosen = apply_behaviour_overrides(
+        assign_interval_behaviours(trusts, seed), behaviours, list(BEHAVIOURS), SyntheticDataError
+    )
     sizes = dict(patients or {})
     for trust, n in sizes.items():
         if int(n) < 0:
@@ -532,7 +517,7 @@ def generate_anti_vegf(
     settings: list[dict] = []
     for trust in trusts:
         # The trust's size comes from its own stream, so it too is independent of the others.
-        size_rng = np.random.default_rng([seed, _stable_int(trust), _stable_int("patients")])
+        size_rng = np.random.default_rng([seed, stable_int(trust), stable_int("patients")])
         n = int(sizes.get(trust, size_rng.integers(*PATIENTS_PER_TRUST, endpoint=True)))
         r, e, s = _generate_trust(trust, n, BEHAVIOURS[chosen[trust]], seed, (w0, w1))
         rows.extend(r)

@@ -32,7 +32,6 @@ the dosing interval, the product started on, the switch date and the switch-back
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -45,6 +44,7 @@ import pyarrow as pa
 from medlib.errors import MedlibError
 from medlib.io.hcd_activity import HCD_COLUMNS
 from medlib.paths import DATA_DIR
+from medlib.synthetic.seeding import apply_behaviour_overrides, deal_behaviours, stable_int
 
 if TYPE_CHECKING:  # definitions are passed in; the generator does not load them
     from medlib.switch.definitions import SwitchDefinition
@@ -215,10 +215,6 @@ class SyntheticHcd:
     label: str = SYNTHETIC_LABEL
 
 
-def _stable_int(text: str) -> int:
-    return zlib.crc32(text.encode("utf-8"))
-
-
 def assign_behaviours(trusts: Sequence[str], seed: int) -> dict[str, str]:
     """Deterministic behaviour per trust from the seed, whatever the other trusts in the list.
 
@@ -235,13 +231,7 @@ def assign_behaviours(trusts: Sequence[str], seed: int) -> dict[str, str]:
         ... }
         True
     """
-    names = list(BEHAVIOURS)
-    order = sorted(DEFAULT_TRUSTS, key=lambda t: (_stable_int(f"{seed}:{t}"), t))
-    dealt = {t: names[i % len(names)] for i, t in enumerate(order)}
-    return {
-        t: dealt.get(t, names[_stable_int(f"{seed}:{t}") % len(names)])
-        for t in dict.fromkeys(trusts)
-    }
+    return deal_behaviours(trusts, DEFAULT_TRUSTS, list(BEHAVIOURS), str(seed))
 
 
 @cache
@@ -357,7 +347,7 @@ def _generate_one(
     seed: int,
     window: tuple[int, int],
 ) -> tuple[dict[str, np.ndarray], dict[str, object]]:
-    rng = np.random.default_rng([seed, _stable_int(trust), _stable_int(definition.molecule)])
+    rng = np.random.default_rng([seed, stable_int(trust), stable_int(definition.molecule)])
     w0, w1 = window
     epoch = pd.Timestamp("1970-01-01")
     launch = (pd.Timestamp(definition.launch_date) - epoch).days
@@ -552,14 +542,9 @@ def generate_hcd_activity(
         end = pd.Timestamp(as_of)
     except (ValueError, TypeError):
         raise SyntheticDataError(f"as_of: expected a date YYYY-MM-DD, got {as_of!r}") from None
-    chosen = assign_behaviours(trusts, seed)
-    for trust, name in dict(behaviours or {}).items():
-        if name not in BEHAVIOURS:
-            raise SyntheticDataError(
-                f"behaviours[{trust!r}]: unknown behaviour {name!r}; expected one of "
-                f"{', '.join(BEHAVIOURS)}"
-            )
-        chosen[trust] = name
+    chosen = apply_behaviour_overrides(
+        assign_behaviours(trusts, seed), behaviours, list(BEHAVIOURS), SyntheticDataError
+    )
     if volumes is None:
         volumes = trust_patient_volumes(definitions, trusts)
     lookup = {(r.trust_code, r.molecule): int(r.patients) for r in volumes.itertuples(index=False)}

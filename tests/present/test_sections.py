@@ -75,3 +75,44 @@ def test_the_report_contract(tmp_path):
     written = report.publish(str(tmp_path))
     assert [p.name for p in written] == ["two_rows.csv"]
     assert (tmp_path / "two_rows.csv").read_text(encoding="utf-8") == "x\n1\n2\n"
+
+
+def test_a_lead_table_labels_formats_and_drops_what_repeats():
+    from medlib.present.sections import lead_table
+
+    frame = pd.DataFrame(
+        {
+            "trust_code": ["RTD", "RTD"],
+            "year_month": ["2024-02", "2024-03"],
+            "cost_gbp": [1234.4, -450.0],
+            "doac_share": [0.8123, None],
+            "data_source": ["synthetic sample (seed 1)"] * 2,
+        }
+    )
+    view = lead_table(frame, caption="Monthly.")
+    assert list(view.frame.columns) == ["Month", "Spend (£)", "DOAC share"]
+    assert view.caption == "Monthly. Data: synthetic sample (seed 1)."
+    html = view.styler().to_html()
+    for text in ("February 2024", "£1,234", "-£450", "81.2%", "–"):
+        assert text in html, text
+    assert view.source is frame
+
+
+def test_a_table_wider_than_a_page_splits_into_even_parts_that_repeat_their_key():
+    from medlib.present.sections import lead_table
+
+    frame = pd.DataFrame({f"c{i}": [i] for i in range(10)})
+    parts = lead_table(frame, keys=["c0"]).parts()
+    # Nine columns besides the key: two parts of five and four, each led by the key.
+    assert [list(p.frame.columns) for p in parts] == [
+        ["C0", "C1", "C2", "C3", "C4", "C5"],
+        ["C0", "C6", "C7", "C8", "C9"],
+    ]
+
+
+def test_a_lead_table_asked_for_a_column_it_lacks_says_which():
+    from medlib.errors import InputError
+    from medlib.present.sections import lead_table
+
+    with pytest.raises(InputError, match="no column 'cost_gbp'; it has \\['molecule'\\]"):
+        lead_table(pd.DataFrame({"molecule": ["x"]}), columns=["molecule", "cost_gbp"])
