@@ -3,11 +3,14 @@
 Each notebook is a few cells written with nbformat into the test's temporary folder, so the
 renderer can be tested without the real report notebooks: one that succeeds (a chart and a
 table), one that raises for one trust, one that sleeps, one that leaks a patient id or a bare
-small count, and one that kills its own kernel the first time it runs.
+small count, and one that kills its own kernel the first time it runs; and a kernel that exits
+while starting the first time it is launched.
 """
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 
 import nbformat
@@ -108,6 +111,33 @@ def dying_notebook(folder: Path, marker: Path, name: str = "dies_once") -> Path:
         'print("survived")'
     )
     return write_notebook(folder / f"{name}.ipynb", params, body)
+
+
+def flaky_kernel(jupyter_path: Path, marker: Path, name: str = "flaky") -> str:
+    """A kernel spec whose first launch exits at once (before it answers ``kernel_info``).
+
+    Put ``jupyter_path`` on ``JUPYTER_PATH`` to make the kernel ``name`` findable; later launches
+    (``marker`` records the first) start an ordinary IPython kernel.
+    """
+    folder = jupyter_path / "kernels" / name
+    folder.mkdir(parents=True)
+    launcher = folder / "launch.py"
+    launcher.write_text(
+        "import pathlib, runpy, sys\n"
+        f"marker = pathlib.Path({str(marker)!r})\n"
+        "if not marker.exists():\n"
+        "    marker.write_text('exited while starting')\n"
+        "    sys.exit(1)\n"
+        "runpy.run_module('ipykernel_launcher', run_name='__main__')\n",
+        encoding="utf-8",
+    )
+    spec = {
+        "argv": [sys.executable, str(launcher), "-f", "{connection_file}"],
+        "display_name": "Exits once while starting",
+        "language": "python",
+    }
+    (folder / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
+    return name
 
 
 def write_parameter_set(path: Path, **values: object) -> Path:

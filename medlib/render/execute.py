@@ -7,7 +7,8 @@ moves a finished report into place, so a report killed half-way never appears co
 
 Two limits stop a stuck report holding up a pack. Papermill's ``execution_timeout`` stops a
 cell that runs too long; a wall-clock watchdog kills the kernel when the whole notebook runs
-longer than the limit. A kernel that dies on its own (``DeadKernelError``) is retried once.
+longer than the limit. A kernel that dies on its own (``DeadKernelError``, or while starting) is
+retried once.
 
 Workers die with the render that started them, even when it is killed with ``kill -9`` (which
 runs no clean-up): on Linux each worker asks the kernel for ``SIGKILL`` when its parent dies
@@ -59,6 +60,8 @@ __all__ = [
 TABLES_FOLDER = "tables"
 #: How many times a report runs when its kernel dies (the first run plus one retry).
 KERNEL_ATTEMPTS = 2
+#: What jupyter_client says when a kernel exits before it answers its first request.
+KERNEL_START_DIED = "Kernel died before replying to kernel_info"
 #: ``prctl`` option: the signal this process gets when its parent dies (linux/prctl.h).
 PR_SET_PDEATHSIG = 1
 #: Seconds between checks of the parent where ``PR_SET_PDEATHSIG`` is not available.
@@ -384,6 +387,18 @@ def _execute_with_retry(
                     reason = _one_line(str(exc))
                     raise ReportFailed(
                         f"kernel died {KERNEL_ATTEMPTS} times (DeadKernelError: {reason})"
+                    ) from None
+            except RuntimeError as exc:
+                if watchdog.fired:
+                    raise _timed_out(task) from None
+                # jupyter_client's words for a kernel that exited while starting: under load
+                # a kernel can lose the race for the ports it was given, and a second start
+                # succeeds, so it is retried like a kernel that died mid-run.
+                if KERNEL_START_DIED not in str(exc):
+                    raise
+                if attempt == KERNEL_ATTEMPTS:
+                    raise ReportFailed(
+                        f"kernel died while starting, {KERNEL_ATTEMPTS} times ({_one_line(exc)})"
                     ) from None
             except Exception:
                 if watchdog.fired:

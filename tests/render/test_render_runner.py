@@ -25,6 +25,7 @@ from openpyxl import load_workbook
 from render_fixtures import (
     TRUSTS,
     dying_notebook,
+    flaky_kernel,
     good_notebook,
     leaking_notebook,
     raising_notebook,
@@ -267,6 +268,29 @@ def test_selection_options_are_checked(tmp_path):
         "--notebooks",
         "--limit",
     ]
+
+
+def test_a_kernel_that_exits_while_starting_is_started_again(tmp_path, monkeypatch):
+    marker = tmp_path / "exited-once"
+    kernel = flaky_kernel(tmp_path / "jupyter", marker)
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    nbs = tmp_path / "notebooks"
+    good_notebook(nbs)
+    pset = load_parameter_set(
+        write_parameter_set(tmp_path / "p.yaml", trusts=["RTD"]), known_trusts=TRUSTS
+    )
+    result = render_pack(
+        pset,
+        notebooks_dir=nbs,
+        output_dir=tmp_path / "pack",
+        jobs=1,
+        kernel_name=kernel,
+        progress=False,
+    )
+    [only] = result.reports
+    assert marker.read_text() == "exited while starting"
+    assert (only.status, only.attempts, only.error) == ("ok", 2, None)
+    assert (tmp_path / "pack" / "RTD" / "good.html").is_file()
 
 
 def test_dead_kernel_is_retried_once_and_a_hung_notebook_times_out(tmp_path):
