@@ -9,7 +9,8 @@ The method follows OpenPrescribing Hospitals (OP-H):
 * **Value.** ``value = numerator / denominator``, each the sum over the trust's products that
   month of quantity x DDDs per unit (or quantity, or indicative cost): a fraction, not a
   percentage. Every trust that used any of the measure's products in the period has a row
-  for every month. A zero denominator (no issues of the products that month, or issues and
+  for every month from the measure's first month of data to its last (a store may hold other
+  products for longer; their months are not the measure's). A zero denominator (no issues of the products that month, or issues and
   returns that cancel) gives **no value**; a negative denominator (more returned than issued)
   keeps its value but is not compared with other trusts; a value below 0 or above 1 with a
   positive denominator (returns of some products) is kept and compared. The ``note`` column
@@ -344,11 +345,20 @@ def _monthly(con: Any, engine: Any, rows: Any, counted: pd.DataFrame) -> Any:
             rows=ibis._.count(),
         )
     )
-    # Every trust that used any of a measure's products has a row for every month of the data:
-    # a month without rows is a zero denominator, not a missing trust.
+    # Every trust that used any of a measure's products has a row for every month of the data
+    # from the measure's first month with rows to its last: a month without rows is a zero
+    # denominator, not a missing trust. Months outside that span are not the measure's (a store
+    # can hold other products for longer), so they are left out rather than shown as zeros.
     trusts = sums.select("measure_id", "trust_code").distinct()
+    span = sums.group_by("measure_id").aggregate(
+        first_month=sums.year_month.min(), last_month=sums.year_month.max()
+    )
     months = rows.select("year_month").distinct()
-    grid = trusts.cross_join(months)
+    spans = span.cross_join(months)
+    spans = spans.filter(
+        (spans.year_month >= spans.first_month) & (spans.year_month <= spans.last_month)
+    ).select("measure_id", "year_month")
+    grid = trusts.inner_join(spans, "measure_id")
     full = grid.left_join(
         sums,
         [

@@ -511,6 +511,31 @@ def test_through_ends_the_data_and_the_window():
     assert results.percentiles.percentile.unique().tolist() == [50.0]
 
 
+def test_a_measure_covers_the_months_of_its_own_products():
+    # Product 1 (measure "short") has rows Jan-Jun 2023; product 2 (measure "long") Jan-Dec,
+    # as a store of several extracts does. Trust B uses product 1 in Jan and Mar only.
+    months = pd.date_range("2023-01-01", periods=12, freq="MS")
+    rows = [(m, "A", "2", 10.0) for m in months]
+    rows += [(m, "A", "1", 5.0) for m in months[:6]]
+    rows += [(months[0], "B", "1", 2.0), (months[2], "B", "1", 4.0)]
+    usage = pd.DataFrame(rows, columns=["year_month", "trust_code", "vmp_code", "quantity"])
+    definitions = [
+        _definition("short", True, numerator=("1",), denominator=("1",)),
+        _definition("long", True, numerator=("2",), denominator=("2",)),
+    ]
+    results = compute_measures(usage, definitions, _products(["1", "2"]), successors={})
+    short = results.values[results.values.measure_id == "short"]
+    # Both trusts get every month of the measure's own span, and no month after it.
+    assert sorted(short.year_month.unique()) == list(months[:6])
+    b = short[short.trust_code == "B"].set_index("year_month")
+    assert b.denominator.tolist() == [2.0, 0.0, 4.0, 0.0, 0.0, 0.0]
+    assert b.note.iloc[1] == NOTES["no_rows"]
+    assert len(results.values[results.values.measure_id == "long"]) == 12
+    window = results.improvement.set_index(["measure_id", "trust_code"])
+    assert window.loc[("short", "A"), "window_end"] == pd.Timestamp("2023-06-01")
+    assert window.loc[("long", "A"), "window_end"] == pd.Timestamp("2023-12-01")
+
+
 def test_bad_percentiles():
     with pytest.raises(InputError, match="between 0 and 100"):
         compute_measures(percentiles=(0.1, 150))
