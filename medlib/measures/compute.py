@@ -6,16 +6,16 @@ measure's products and summed per trust and month there, and only those sums com
 
 The method follows OpenPrescribing Hospitals (OP-H):
 
-* **Value.** ``value = numerator / denominator``, each the sum over the trust's products that
-  month of quantity x DDDs per unit (or quantity, or indicative cost): a fraction, not a
-  percentage. Every trust that used any of the measure's products in the period has a row
-  for every month from the measure's first month of data to its last (a store may hold other
-  products for longer; their months are not the measure's). A zero denominator (no issues of the products that month, or issues and
-  returns that cancel) gives **no value**; a negative denominator (more returned than issued)
-  keeps its value but is not compared with other trusts; a value below 0 or above 1 with a
-  positive denominator (returns of some products) is kept and compared. The ``note`` column
-  says which. OP-H itself shows a value of 0 for a non-positive denominator and counts it in
-  the percentiles; here it is no value, as in OpenPrescribing (METHODS.md 2.1).
+* **Value.** ``value = numerator / denominator``, each the sum over the trust's products that month
+  of quantity x DDDs per unit (or quantity, or indicative cost): a fraction, not a percentage. Every
+  trust that used any of the measure's products in the period has a row for every month from the
+  measure's first month of data to its last (a store may hold other products for longer; their
+  months are not the measure's). A zero denominator (no issues of the products that month, or issues
+  and returns that cancel) gives **no value**; a negative denominator (more returned than issued)
+  keeps its value but is not compared with other trusts; a value below 0 or above 1 with a positive
+  denominator (returns of some products) is kept and compared. The ``note`` column says which. OP-H
+  itself shows a value of 0 for a non-positive denominator and counts it in the percentiles; here it
+  is no value, as in OpenPrescribing (METHODS.md 2.1).
 * **National percentiles**, per month, over the trusts with a positive denominator, by linear
   interpolation between the sorted values (``(n - 1) x p``, numpy's default ``linear``,
   BigQuery ``PERCENTILE_CONT``, DuckDB ``quantile_cont``; OP-H computes its percentiles this
