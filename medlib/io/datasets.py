@@ -17,6 +17,7 @@ import hashlib
 import os
 import shutil
 import uuid
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from medlib import __version__
+from medlib.errors import InputError
 from medlib.paths import DATA_DIR, REFERENCE_DIR
 from medlib.reference.trusts import trust_lineage, trusts_table
 
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BUNDLED_STORE_EXTRACTS",
+    "MEASURES_STORE_EXTRACTS",
     "USAGE_FILES",
     "bundled_store",
     "bundled_store_dir",
@@ -62,6 +65,9 @@ USAGE_FILES = {
 #: other extracts serve the analyses that read them directly (the switch report's SCMD proxy,
 #: the explorer).
 BUNDLED_STORE_EXTRACTS = ("scmd_lithium",)
+#: The bundled extracts the measures report reads when no store is given: all of them, so each
+#: shipped measure finds its products (antibacterials, biologics, lithium).
+MEASURES_STORE_EXTRACTS = tuple(USAGE_FILES)
 OTHER_DATASETS = {
     "usage": "All bundled SCMD extracts in the canonical usage table, tagged by source",
     "trusts": "NHS trusts with region, ICB and successor (merged trusts)",
@@ -192,39 +198,58 @@ def describe_usage(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def bundled_store_dir() -> Path:
-    """Where the bundled sample's store is built: a cache folder keyed by the bundled files.
+def bundled_store_dir(extracts: Sequence[str] = BUNDLED_STORE_EXTRACTS) -> Path:
+    """Where a store of the bundled extracts is built: a cache folder keyed by the bundled files.
 
     ``MEDLIB_CACHE_DIR`` overrides the cache folder (default ``$XDG_CACHE_HOME/medlib`` or
     ``~/.cache/medlib``). The key changes when a bundled file does, so an edited sample is
     rebuilt instead of read stale.
+
+    Args:
+        extracts: Names of :data:`USAGE_FILES` the store holds.
     """
     base = os.environ.get("MEDLIB_CACHE_DIR") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "medlib"
     )
     digest = hashlib.sha256(f"store-format-1 {__version__}".encode())
-    for name in BUNDLED_STORE_EXTRACTS:
+    for name in extracts:
         path = DATA_DIR / USAGE_FILES[name][0]
         stat = path.stat()
         digest.update(f"{name} {stat.st_size} {stat.st_mtime_ns}".encode())
-    return Path(base) / f"bundled-store-{digest.hexdigest()[:16]}"
+    # The sample's own store keeps its folder name; a store of other extracts is named apart.
+    prefix = "bundled-store" if tuple(extracts) == BUNDLED_STORE_EXTRACTS else "bundled-extracts"
+    return Path(base) / f"{prefix}-{digest.hexdigest()[:16]}"
 
 
-def bundled_store() -> Store:
-    """The bundled sample as a store, built from ``medlib/data`` on first use.
+def bundled_store(extracts: Sequence[str] = BUNDLED_STORE_EXTRACTS) -> Store:
+    """A store of bundled extracts, built from ``medlib/data`` on first use.
 
-    Its ``usage`` table is the extracts of :data:`BUNDLED_STORE_EXTRACTS` (the lithium
-    extract, stream ``scmd_lithium``), ingested through the same validating reader as any file. The
-    store is built aside and moved into place in one rename, so concurrent first uses (two
-    report kernels) never see half a store.
+    By default the bundled sample's store: its ``usage`` table is the extracts of
+    :data:`BUNDLED_STORE_EXTRACTS` (the lithium extract, stream ``scmd_lithium``). The measures
+    report reads :data:`MEASURES_STORE_EXTRACTS`, every extract. Each extract is its own
+    stream, ingested through the same validating reader as any file. The store is built aside
+    and moved into place in one rename, so concurrent first uses (two report kernels) never see
+    half a store.
+
+    Args:
+        extracts: Names of :data:`USAGE_FILES` to hold.
+
+    Raises:
+        InputError: An extract name is not one of :data:`USAGE_FILES`.
     """
     from medlib.io.store import Store, ingest
 
-    target = bundled_store_dir()
+    unknown = [name for name in extracts if name not in USAGE_FILES]
+    if unknown or not extracts:
+        raise InputError(
+            f"bundled extracts {unknown or list(extracts)} are not known; choose from "
+            f"{list(USAGE_FILES)}"
+        )
+    target = bundled_store_dir(extracts)
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
         building = target.parent / f".{target.name}.{uuid.uuid4().hex}.building"
-        for name in BUNDLED_STORE_EXTRACTS:
+        for name in extracts:
             ingest([DATA_DIR / USAGE_FILES[name][0]], building, stream=name)
         try:
             os.rename(building, target)

@@ -599,6 +599,7 @@ def decile_chart(
     period: str = "year_month",
     percent: bool = False,
     money: bool = False,
+    subtitle: str | None = None,
 ) -> Figure:
     """OpenPrescribing-style decile chart: deciles dashed blue, median darker, the org in red.
 
@@ -611,6 +612,7 @@ def decile_chart(
         period: Period column.
         percent: Format the y axis as a percentage of 1.
         money: Format the y axis as pounds.
+        subtitle: A line (wrapped to the chart's width) under the title.
     """
     require_columns(deciles, [period, "percentile", "value"], "deciles")
     require_columns(org_values, [period, "value"], "organisation values")
@@ -634,7 +636,15 @@ def decile_chart(
             ax.yaxis.set_major_formatter(PercentFormatter(1.0))
         elif money:
             ax.yaxis.set_major_formatter(money_formatter())
-        ax.set_title(title)
+        if subtitle:
+            width = fig.get_figwidth() * ax.get_position().width
+            text = _wrap(subtitle, fig, width, fontsize=9)
+            ax.text(
+                0, 1.0, text, transform=ax.transAxes, fontsize=9, color=NHS_DARK_GREY, va="bottom"
+            )
+            ax.set_title(title, pad=8 + 12 * (text.count("\n") + 1))
+        else:
+            ax.set_title(title)
         ax.legend(frameon=False, fontsize=9)
         fig.autofmt_xdate()
         fig.tight_layout()

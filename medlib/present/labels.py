@@ -232,6 +232,23 @@ COLUMNS: dict[str, tuple[str, Kind]] = {
     "rows_without_cost": ("Rows without a cost", "count"),
     "quantity": ("Quantity", "number"),
     "ddds": ("Defined daily doses", "number"),
+    # measures (OpenPrescribing Hospitals style)
+    "measure_id": ("Measure code", "code"),
+    "direction": ("Direction", "text"),
+    "latest_month": ("Latest month", "month"),
+    "value_share": ("This trust", "share"),
+    "national_median_share": ("National median", "share"),
+    "percent_rank": ("Percentile (0-100)", "rank"),
+    "percentile_position": ("Position on national percentiles (0-100)", "number"),
+    "potential_for_improvement": ("Potential for improvement (0-100)", "rank"),
+    "most_improved": ("Most improved (points)", "number"),
+    "window_start": ("12 months from", "month"),
+    "window_end": ("12 months to", "month"),
+    "reason": ("Why", "text"),
+    "in_numerator": ("In numerator", "flag"),
+    "vmp_code": ("Product code (VMP)", "code"),
+    "vmp_name": ("Product", "text"),
+    "percentile": ("National percentile", "rank"),
 }
 
 #: Columns of the spend report's tables that hold its measure: pounds when the measure is spend,

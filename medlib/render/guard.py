@@ -73,9 +73,11 @@ SYNTHETIC_PATIENT_ID = r"SYN[0-9A-F]{10}"
 # hex digits.
 #: At least one must be a letter, so 16-digit dm+d codes are not mistaken for them.
 HCD_PSEUDONYM = r"(?=[0-9a-f]{16}(?![0-9A-Za-z]))[0-9a-f]*[a-f][0-9a-f]*"
-#: A patient pseudonym standing on its own (not part of a longer code or hash).
+#: A patient pseudonym standing on its own (not part of a longer code or hash, nor the digits
+#: after a decimal point: a float such as ``5.949370854032165e-05`` holds 16 hex-like
+#: characters).
 PATIENT_ID_PATTERN = re.compile(
-    rf"(?<![0-9A-Za-z])(?:{SYNTHETIC_PATIENT_ID}|{HCD_PSEUDONYM})(?![0-9A-Za-z])"
+    rf"(?<![0-9A-Za-z])(?<![0-9]\.)(?:{SYNTHETIC_PATIENT_ID}|{HCD_PSEUDONYM})(?![0-9A-Za-z])"
 )
 #: Ten digits that may be an NHS number: displayed 3-3-4 (the same space, non-breaking space or
 #: hyphen both times) or unspaced, standing on their own (not part of a longer number, a

@@ -45,6 +45,7 @@ SOURCE_COLUMN = "data_source"
 
 SCMD = "NHSBSA Secondary Care Medicines Data (SCMD), indicative cost"
 _SCMD_ALL_TRUSTS = "NHSBSA Secondary Care Medicines Data (SCMD), the trusts compared"
+_SCMD_NATIONAL = "NHSBSA Secondary Care Medicines Data (SCMD), every trust in the data"
 
 #: ``{table: what it holds}``, one line each, for every table the reports publish.
 TABLE_DESCRIPTIONS: dict[str, str] = {
@@ -149,10 +150,31 @@ TABLE_DESCRIPTIONS: dict[str, str] = {
     "poly_data_quality": (
         "Rows read, accepted and quarantined for each table of the patient extract."
     ),
+    # measures
+    "measures_overview": (
+        "Every measure for the trust: latest value, national median, percentile, potential "
+        "for improvement and most improved, sorted by potential for improvement."
+    ),
+    "measures_monthly": (
+        "Each measure's numerator, denominator and value per month for the trust, with the "
+        "national median and the trust's percentile."
+    ),
+    "measures_national_percentiles": (
+        "Each measure's national percentiles (deciles) per month, over the trusts compared."
+    ),
+    "measures_not_computed": "Measures the data cannot support, with the reason.",
+    "measures_excluded_products": (
+        "Products a measure selects that are used in the data but left out (no DDD per unit)."
+    ),
 }
 
 #: ``{table: where its figures came from}`` for tables without a ``data_source`` column.
 TABLE_SOURCES: dict[str, str] = {
+    "measures_overview": _SCMD_NATIONAL,
+    "measures_monthly": _SCMD_NATIONAL,
+    "measures_national_percentiles": _SCMD_NATIONAL,
+    "measures_not_computed": "The measure definitions and the products reference",
+    "measures_excluded_products": _SCMD_NATIONAL + "; DDDs from the WHO ATC/DDD index",
     "spend_by_financial_year": SCMD,
     "usage_by_financial_year": SCMD,
     "monthly_spc": SCMD,

@@ -47,6 +47,9 @@ def test_nhs_number_check_digit():
         ("a sha256 " + "ab" * 32, []),
         ("part of a word: xSYN0A1B2C3D4E", []),
         ("cost 1234567890.50", []),
+        # A float in scientific notation: 16 hex-like characters after the decimal point.
+        ("share 5.949370854032165e-05", []),
+        ("pseudonym at the end of a sentence. 0f3a9c1e2b4d5a6c", ["0f3a9c1e2b4d5a6c"]),
     ],
 )
 def test_identifiers(text, found):

@@ -463,7 +463,7 @@ def test_workbook_tables_keep_codes_as_text(tmp_path):
     assert table["cost_gbp"].tolist() == [1.5, 2.0]
 
 
-SAMPLE_NOTEBOOKS = ("spend_trends", "switch_uptake", "polypharmacy_audit")
+SAMPLE_NOTEBOOKS = ("spend_trends", "switch_uptake", "polypharmacy_audit", "measures")
 
 
 @pytest.mark.notebook
@@ -491,7 +491,7 @@ def test_sample_pack_renders_with_the_real_notebooks(tmp_path):
         assert "spend_by_financial_year" in book.sheetnames
     data = manifest(out)
     assert {e["status"] for e in data["reports"].values()} == {"ok"}
-    assert len(data["reports"]) == 6
+    assert len(data["reports"]) == 2 * len(SAMPLE_NOTEBOOKS)
     assert data["run"]["shared_work"] is True
     assert not (out / ".staging").exists()
     assert "This pack is incomplete" in (out / "index.html").read_text(encoding="utf-8")

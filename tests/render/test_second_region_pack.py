@@ -25,9 +25,11 @@ def test_the_west_yorkshire_pack_renders_with_no_failed_report(tmp_path):
         ("RAE", "spend_trends"): "ok",
         ("RAE", "switch_uptake"): "ok",
         ("RAE", "polypharmacy_audit"): "not available",
+        ("RAE", "measures"): "ok",
         ("RY6", "spend_trends"): "not available",
         ("RY6", "switch_uptake"): "ok",
         ("RY6", "polypharmacy_audit"): "not available",
+        ("RY6", "measures"): "ok",
     }
     page = (out / "RAE" / "spend_trends.html").read_text(encoding="utf-8")
     assert "Bradford Teaching Hospitals" in page and "Traceback" not in page

@@ -295,12 +295,13 @@ def _published_table_names(function) -> set[str]:
 
 
 def test_every_table_the_reports_publish_has_a_description():
+    from medlib.measures.report import MeasuresReport
     from medlib.polypharmacy.report import AuditReport
     from medlib.spend.report import SpendReport
     from medlib.switch.report import SwitchReport
 
     published = set()
-    for report in (SpendReport, SwitchReport, AuditReport):
+    for report in (SpendReport, SwitchReport, AuditReport, MeasuresReport):
         published |= _published_table_names(report.tables)
     # The switch report's frames carry data_source and note keys: not table names.
     published -= {"data_source", "note"}

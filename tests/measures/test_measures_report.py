@@ -1,0 +1,264 @@
+"""The measures report: overview order, sentences, measures the data cannot support, the pack."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from render_fixtures import write_parameter_set
+
+from medlib.context import resolve_context
+from medlib.errors import InputError
+from medlib.measures.compute import compute_measures
+from medlib.measures.definitions import MeasureDefinitionError, parse_definition
+from medlib.measures.products import PRODUCT_COLUMNS
+from medlib.measures.report import (
+    NOT_COMPUTED,
+    MeasuresReport,
+    NationalMeasures,
+    build,
+    not_computed_reasons,
+    overview_table,
+)
+from medlib.present.sections import Table
+
+
+def _products(codes, ddd=1.0):
+    frame = pd.DataFrame({"vmp_code": codes, "vmp_name": [f"Product {c}" for c in codes]})
+    for column in PRODUCT_COLUMNS[2:]:
+        frame[column] = None
+    frame["ddd_per_unit"] = ddd
+    return frame
+
+
+def _definition(measure_id, lower, numerator=("1",), denominator=("1", "2"), quantity="quantity"):
+    return parse_definition(
+        {
+            "id": measure_id,
+            "title": f"Measure {measure_id}",
+            "why_it_matters": "test",
+            "numerator": {"vmp_codes": list(numerator)},
+            "denominator": {"vmp_codes": list(denominator)},
+            "quantity": quantity,
+            "lower_is_better": lower,
+            "citation": "test",
+        }
+    )
+
+
+def _ladder_usage():
+    # 11 trusts, 12 months of 2023; each month the values are 0, 0.1, ..., 1.0 (product 1, the
+    # numerator, 10k units of a denominator of 100). With 11 evenly spaced values the p-th
+    # percentile is p / 100 exactly, so a value v sits at position 100 v (clamped to 5..95) and
+    # its percent rank is 100 v. RTD: 0.9 in months 1-3, 0.6 in months 4-9, 0.2 in 10-12.
+    months = pd.date_range("2023-01-01", periods=12, freq="MS")
+    steps = [9] * 3 + [6] * 6 + [2] * 3
+    rows = []
+    for i, month in enumerate(months):
+        others = [k for k in range(11) if k != steps[i]]
+        assignment = {"RTD": steps[i], **{f"T{j:02d}": k for j, k in enumerate(others)}}
+        for trust, k in assignment.items():
+            if k:
+                rows.append((month, trust, "1", 10.0 * k))
+            if k < 10:
+                rows.append((month, trust, "2", 100.0 - 10.0 * k))
+    return pd.DataFrame(rows, columns=["year_month", "trust_code", "vmp_code", "quantity"])
+
+
+@pytest.fixture(scope="module")
+def ladder():
+    definitions = [
+        _definition("lower", True),
+        _definition("higher", False),
+        _definition("none", None),
+        # Product 3 is in the products table but never used; product 9 is in neither.
+        _definition("unused", True, numerator=("3",), denominator=("3",)),
+        _definition("unknown", True, numerator=("9",), denominator=("9",)),
+        # Product 4 has no DDD per unit, so a DDD measure of it counts nothing.
+        _definition("no_ddd", True, numerator=("4",), denominator=("4",), quantity="ddd"),
+    ]
+    products = pd.concat([_products(["1", "2", "3"]), _products(["4"], ddd=np.nan)])
+    results = compute_measures(
+        _ladder_usage(), definitions, products, successors={}, percentiles=(10, 50, 90)
+    )
+    national = NationalMeasures(
+        results=results,
+        where="the test usage",
+        not_computed=not_computed_reasons(results),
+        through=pd.Timestamp("2023-12-01"),
+    )
+    return MeasuresReport(resolve_context("RTD", "2023-12"), national)
+
+
+def test_measures_the_data_cannot_support_say_why(ladder):
+    reasons = ladder.national.not_computed.set_index("measure_id")["reason"].to_dict()
+    assert reasons == {
+        "no_ddd": NOT_COMPUTED["no_ddd"].format(n=1),
+        "unknown": NOT_COMPUTED["no_products"],
+        "unused": NOT_COMPUTED["no_use"].format(n=1),
+    }
+    statement = "\n".join(p for p in ladder.section("data_statement").parts)
+    assert "The data cannot support these measures" in statement
+    assert "**Measure unused**: the data hold no use of the 1 products it selects." in statement
+
+
+def test_overview_is_sorted_by_potential_for_improvement(ladder):
+    table = ladder.overview
+    # lower is better: RTD's highest position is 90. Higher is better: 100 - its lowest (20).
+    # No judgement: not ranked. Then the three the data cannot support, by title.
+    assert table["measure_id"].tolist() == [
+        "lower",
+        "higher",
+        "none",
+        "no_ddd",
+        "unknown",
+        "unused",
+    ]
+    lower = table.set_index("measure_id").loc["lower"]
+    assert lower["potential_for_improvement"] == pytest.approx(90)
+    assert lower["most_improved"] == pytest.approx(90 - 20)
+    assert table.set_index("measure_id").loc["higher", "most_improved"] == pytest.approx(-70)
+    assert lower["latest_month"] == pd.Timestamp("2023-12-01")
+    assert lower["value_share"] == pytest.approx(0.2)
+    assert lower["national_median_share"] == pytest.approx(0.5)
+    assert lower["percent_rank"] == pytest.approx(20)
+    assert lower["trusts_compared"] == 11
+    assert table.set_index("measure_id").loc["unused", "note"].startswith("Not computed: ")
+
+
+def test_overview_section_names_the_top_measure_and_labels_its_table(ladder):
+    section = ladder.section("overview")
+    lead, table = section.parts[0], section.parts[1]
+    assert "has most potential for improvement on **Measure lower** (90 of 100" in lead
+    assert isinstance(table, Table)
+    assert list(table.frame.columns) == [
+        "Measure",
+        "Latest month",
+        "This trust",
+        "National median",
+        "Percentile (0-100)",
+        "Potential for improvement",
+        "Most improved",
+    ]
+    html = table.styler().to_html()
+    assert "December 2023" in html and "20.0%" in html and "50.0%" in html
+
+
+def test_measure_sentences(ladder):
+    by_id = {d.id: d for d in ladder.national.definitions}
+    name = ladder.trust_name
+    assert ladder.measure_sentence(by_id["lower"]) == (
+        f"In December 2023, {name}: 20.0% against a national median of 50.0% (percentile 20 of "
+        "11 trusts). Over Jan 2023 to Dec 2023: potential for improvement 90 of 100; from the "
+        "first 3 months to the last 3, 70.0 points better."
+    )
+    assert ladder.measure_sentence(by_id["higher"]).endswith("70.0 points worse.")
+    assert ladder.measure_sentence(by_id["none"]).endswith(
+        "This measure makes no value judgement, so trusts are not ranked on it."
+    )
+
+
+def test_every_computed_measure_has_a_chart_and_the_others_none(ladder):
+    section = ladder.section("measures")
+    headings = [p for p in section.parts if isinstance(p, str) and p.startswith("### ")]
+    assert headings == ["### Measure lower", "### Measure higher", "### Measure none"]
+    figures = [p for p in section.parts if not isinstance(p, str)]
+    assert len(figures) == 3
+
+
+def test_published_tables(ladder):
+    tables = ladder.tables()
+    assert set(tables) == {
+        "measures_overview",
+        "measures_monthly",
+        "measures_national_percentiles",
+        "measures_not_computed",
+        "measures_excluded_products",
+    }
+    monthly = tables["measures_monthly"]
+    assert set(monthly["trust_code"]) == {"RTD"}
+    lower = monthly[monthly["measure_id"] == "lower"]
+    np.testing.assert_allclose(lower["value_share"], [0.9] * 3 + [0.6] * 6 + [0.2] * 3)
+    np.testing.assert_allclose(lower["national_median_share"], [0.5] * 12)
+    assert tables["measures_overview"]["trust_code"].unique().tolist() == ["RTD"]
+
+
+def test_a_trust_without_use_of_a_measure_is_told_so():
+    usage = _ladder_usage()
+    usage = usage[~((usage["trust_code"] == "RTD") & (usage["vmp_code"] == "2"))]
+    usage = usage[usage["trust_code"] != "RTD"]
+    results = compute_measures(
+        usage, [_definition("lower", True)], _products(["1", "2"]), successors={}
+    )
+    national = NationalMeasures(results, "the test usage", not_computed_reasons(results), pd.NaT)
+    row = overview_table(national, "RTD").iloc[0]
+    assert row["note"] == "No use of this measure's products at this trust."
+    assert pd.isna(row["latest_month"])
+
+
+def test_a_system_is_refused():
+    with pytest.raises(InputError, match="for one trust"):
+        build(resolve_context("QHM", "2024-03"))
+
+
+def test_a_bad_team_definition_names_its_file_and_field(tmp_path):
+    (tmp_path / "broken.yaml").write_text(
+        "id: broken\ntitle: Broken\nwhy_it_matters: x\nnumerator: {vtm: [a]}\n"
+        "denominator: {vtm: [a]}\nquantity: litres\nlower_is_better: true\ncitation: x\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(MeasureDefinitionError) as caught:
+        build(resolve_context("RTD", "2024-03"), measure_dirs=[str(tmp_path)])
+    assert caught.value.path.endswith("broken.yaml")
+    assert caught.value.field == "quantity"
+
+
+# --- the rendered pack -----------------------------------------------------------------------
+
+TEAM_MEASURE = """\
+id: amoxicillin_share
+title: Amoxicillin among penicillins (a team's own measure)
+why_it_matters: Written by the test to show a definition file is all a new measure needs.
+numerator:
+  vtm: [amoxicillin]
+denominator:
+  atc_prefix: [J01C]
+quantity: ddd
+lower_is_better: null
+citation: This test.
+"""
+
+
+@pytest.mark.notebook
+def test_a_definition_file_adds_the_measure_to_every_trusts_report(tmp_path):
+    from medlib.render import render_pack
+
+    folder = tmp_path / "our_measures"
+    folder.mkdir()
+    (folder / "amoxicillin_share.yaml").write_text(TEAM_MEASURE, encoding="utf-8")
+    params = write_parameter_set(
+        tmp_path / "pack.yaml",
+        trusts=["RTD", "RX4"],
+        notebooks=["measures"],
+        parameters={"measure_dirs": [str(folder)]},
+        timeout_seconds=600,
+    )
+    out = tmp_path / "pack"
+    result = render_pack(params, output_dir=out, jobs=2, progress=False)
+    assert result.failed == []
+    for trust in ("RTD", "RX4"):
+        page = (out / trust / "measures.html").read_text(encoding="utf-8")
+        assert page.count("Amoxicillin among penicillins") >= 3  # overview, heading, chart note
+        overview = pd.read_csv(out / trust / "tables" / "measures_overview.csv")
+        row = overview.set_index("measure_id").loc["amoxicillin_share"]
+        assert row["trust_code"] == trust
+        monthly = pd.read_csv(out / trust / "tables" / "measures_monthly.csv")
+        mine = monthly[monthly["measure_id"] == "amoxicillin_share"]
+        # The antibacterial extract's 23 months, January 2019 to November 2020.
+        assert mine["year_month"].tolist() == [
+            f"{m:%Y-%m-%d}" for m in pd.date_range("2019-01-01", "2020-11-01", freq="MS")
+        ]
+        latest = mine.set_index("year_month").loc[row["latest_month"]]
+        assert row["value_share"] == pytest.approx(latest["numerator"] / latest["denominator"])
+        # No value judgement: shown, never ranked.
+        assert np.isnan(row["potential_for_improvement"])
