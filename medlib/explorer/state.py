@@ -74,6 +74,7 @@ from medlib.validation import parse_month
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from medlib.io.store import Store
     from medlib.present.sections import Section, Table
 
 __all__ = [
@@ -1196,6 +1197,32 @@ class Explorer:
         from medlib.explorer.render import table_view
 
         return table_view(self)
+
+    @property
+    def store(self) -> Store | None:
+        """The data store the explorer reads, or None for the bundled extracts or own tables."""
+        return self._store
+
+    def measures(self, measure: str | None = None, measure_dirs: Sequence[str] = ()) -> Section:
+        """The trusts shown on every hospital medicines measure (see :mod:`medlib.measures`).
+
+        One row per measure and trust (latest value, national median, percentile, potential
+        for improvement, most improved), measures in order of the first trust's potential;
+        with ``measure`` (an id such as ``"abx_iv"``), that measure's decile chart for the
+        first trust and its sentence. Computed over the explorer's store, or every bundled SCMD
+        extract, up to the last month shown.
+
+        Args:
+            measure: A measure id to chart.
+            measure_dirs: Folders of a team's own measure definitions (YAML).
+
+        Raises:
+            ExplorerError: No trust is chosen, the explorer was given its own usage table,
+                or ``measure`` has no data.
+        """
+        from medlib.explorer.measures import measures_section
+
+        return measures_section(self, measure, measure_dirs)
 
     def summary(self) -> Section:
         """The view in words and as a table: :meth:`describe`, then :meth:`table_view`.
