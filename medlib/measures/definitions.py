@@ -34,9 +34,9 @@ compares is described in :func:`medlib.measures.products.select`.
 and raises :class:`MeasureDefinitionError` naming the file and the field of the first problem.
 
 Example:
-    >>> definitions = load_definitions()
-    >>> [(d.id, d.quantity, d.lower_is_better) for d in definitions]
-    [('abx_access', 'ddd', False), ('abx_iv', 'ddd', True)]
+    >>> by_id = {d.id: d for d in load_definitions()}
+    >>> [(by_id[i].quantity, by_id[i].lower_is_better) for i in ("abx_iv", "abx_access")]
+    [('ddd', True), ('ddd', False)]
 """
 
 from __future__ import annotations
