@@ -5,6 +5,14 @@ One row per administration or supply: ``patient_id`` (pseudonym, text), ``trust_
 (price units, > 0) and ``cost_gbp`` (>= 0; missing when not known). SCMD cannot show brands;
 switch tracking needs this table.
 
+An optional ``eye`` column says which eye an intravitreal injection was given in (wet AMD
+anti-VEGF treatment, :mod:`medlib.wet_amd`): ``left`` or ``right``, read from the spellings in
+:data:`EYE_SPELLINGS` (``L``/``R``, ``LT``/``RT``, ``LE``/``RE``, ``OS``/``OD``, any case);
+empty is missing. A table without the column reads exactly as before (the same columns, the
+same duplicates); with it, the accepted rows carry ``eye`` as their last column and the eye is
+part of what makes a row a duplicate, so an injection in each eye on the same day is two rows,
+not one row sent twice.
+
 :func:`validate_hcd_activity` checks a frame row by row and quarantines every bad row with the
 column and the reason, in the same :class:`medlib.io.usage.LoadResult` form as the SCMD reader, so
 ``rows_read == rows_accepted + rows_quarantined`` always. :func:`read_hcd_activity` does the
@@ -34,7 +42,15 @@ from medlib.io.usage import (
     year_out_of_range,
 )
 
-__all__ = ["HCD_COLUMNS", "empty_hcd_activity", "read_hcd_activity", "validate_hcd_activity"]
+__all__ = [
+    "EYE_COLUMN",
+    "EYE_SPELLINGS",
+    "EYES",
+    "HCD_COLUMNS",
+    "empty_hcd_activity",
+    "read_hcd_activity",
+    "validate_hcd_activity",
+]
 
 HCD_COLUMNS = [
     "patient_id",
@@ -47,6 +63,18 @@ HCD_COLUMNS = [
     "cost_gbp",
 ]
 OPTIONAL_COLUMNS = {"indication", "cost_gbp"}
+#: The optional column naming the eye treated; not one of :data:`HCD_COLUMNS`.
+EYE_COLUMN = "eye"
+EYES = ("left", "right")
+#: How extracts write the eye (compared in lower case after trimming): the words, their
+#: initials, the ``LT``/``RT`` and ``LE``/``RE`` abbreviations, and the Latin ``OS`` (oculus
+#: sinister) and ``OD`` (oculus dexter) of ophthalmic records.
+EYE_SPELLINGS = {
+    **dict.fromkeys(("left", "l", "lt", "le", "os", "left eye"), "left"),
+    **dict.fromkeys(("right", "r", "rt", "re", "od", "right eye"), "right"),
+}
+#: Spellings of both eyes: one row cannot be two injections, so such a row is quarantined.
+BOTH_EYES = frozenset({"both", "b", "both eyes", "bilateral", "ou"})
 ODS_PATTERN = r"^[A-Z0-9]{3,5}$"
 #: A trailing UTC offset or "Z" on a timestamp (the local date is kept).
 _TIMEZONE = r"(?:[Zz]|[+-][0-9]{2}:?[0-9]{2})$"
@@ -68,6 +96,10 @@ HCD_ACTIVITY_SCHEMA = pa.DataFrameSchema(
     ordered=True,
     coerce=True,
     name="hcd_activity",
+)
+#: The canonical table with the optional ``eye`` column last.
+HCD_ACTIVITY_EYE_SCHEMA = HCD_ACTIVITY_SCHEMA.add_columns(
+    {EYE_COLUMN: pa.Column(str, pa.Check.isin(EYES), nullable=True)}
 )
 
 
@@ -110,8 +142,10 @@ def validate_hcd_activity(
 ) -> LoadResult:
     """Check an ``hcd_activity`` table row by row, quarantining every bad row with a reason.
 
-    Molecule names are lower-cased and text is trimmed; nothing else is changed. Extra columns
-    are ignored. Rows that repeat an earlier row exactly are quarantined as duplicates.
+    Molecule names are lower-cased and text is trimmed; nothing else is changed. An ``eye``
+    column is read as the module docstring says; other extra columns are ignored. Rows that
+    repeat an earlier row exactly (the eye included, when there is one) are quarantined as
+    duplicates.
 
     Args:
         frame: The table (text or typed columns).
@@ -121,8 +155,9 @@ def validate_hcd_activity(
         first_line: Line number of the first data row (2 for a CSV with a header).
 
     Returns:
-        Accepted rows in canonical form, the quarantine (file, line, column, value, reason) and
-        a summary in which rows read = rows accepted + rows quarantined.
+        Accepted rows in canonical form (:data:`HCD_COLUMNS`, then ``eye`` when the table has
+        one), the quarantine (file, line, column, value, reason) and a summary in which rows
+        read = rows accepted + rows quarantined.
 
     Raises:
         UnusableFileError: A required column is missing.
@@ -218,6 +253,21 @@ def _validate(
         indication = indication.astype(object).where(indication != "", None)
     else:
         indication = pd.Series(None, index=raw.index, dtype=object)
+    has_eye = EYE_COLUMN in raw.columns
+    if has_eye:
+        eye_text = as_text(raw[EYE_COLUMN])
+        lowered = eye_text.str.lower()
+        eye = lowered.map(EYE_SPELLINGS)
+        both = lowered.isin(BOTH_EYES)
+        checks.append((EYE_COLUMN, both, "both eyes on one row (give one row per eye)"))
+        checks.append(
+            (
+                EYE_COLUMN,
+                (eye_text != "") & eye.isna(),
+                "unrecognised eye (expected left or right, L or R, LT or RT, LE or RE, OS or OD)",
+            )
+        )
+        eye = eye.astype(object).where(eye.notna(), None)
 
     reason = pd.Series("", index=raw.index, dtype=object)
     column = pd.Series("", index=raw.index, dtype=object)
@@ -242,6 +292,8 @@ def _validate(
             "cost_gbp": cost,
         }
     )
+    if has_eye:
+        candidate[EYE_COLUMN] = eye
     ok = pd.Series(~flagged, index=raw.index)
     # An exact repeat is a double-count (the same supply sent twice), not a second dose.
     valid = candidate[ok]
@@ -249,7 +301,7 @@ def _validate(
     if repeat.any():
         first_of = (
             lines[valid.index]
-            .groupby([valid[c] for c in HCD_COLUMNS], dropna=False, sort=False)
+            .groupby([valid[c] for c in candidate.columns], dropna=False, sort=False)
             .transform("first")
         )
         for idx in repeat[repeat].index:
@@ -278,7 +330,8 @@ def _validate(
         ).sort_values("line", kind="stable")
     quarantine = quarantine.reset_index(drop=True)
 
-    data = HCD_ACTIVITY_SCHEMA.validate(candidate[ok].reset_index(drop=True))
+    schema = HCD_ACTIVITY_EYE_SCHEMA if has_eye else HCD_ACTIVITY_SCHEMA
+    data = schema.validate(candidate[ok].reset_index(drop=True))
     summary = LoadSummary(
         file=source,
         layout="hcd_activity",

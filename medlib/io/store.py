@@ -113,8 +113,13 @@ HCD_SCHEMA = pa.schema(
         ("quantity", pa.float64()),
         ("cost_gbp", pa.float64()),
         ("source", pa.string()),
+        # Which eye was treated (left or right), when the file says; empty when it does not.
+        ("eye", pa.string()),
     ]
 )
+#: Columns a file may leave out: they are stored empty (month files written before a column
+#: was added read it as empty too).
+OPTIONAL_COLUMNS = {"hcd_activity": ("eye",)}
 
 
 @dataclass(frozen=True)
@@ -430,6 +435,9 @@ def _append_log(path: Path, entry: dict) -> None:
 
 def _frame_to_arrow(frame: pd.DataFrame, spec: TableSpec) -> pa.Table:
     out = frame.copy()
+    for column in OPTIONAL_COLUMNS.get(spec.name, ()):
+        if column not in out.columns:
+            out[column] = None
     out[spec.month_column] = pd.to_datetime(out[spec.month_column]).dt.date
     table = pa.Table.from_pandas(out[spec.schema.names], schema=spec.schema, preserve_index=False)
     return table.replace_schema_metadata(None)

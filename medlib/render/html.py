@@ -203,7 +203,13 @@ def is_stderr(output: Any) -> bool:
     return output.get("output_type") == "stream" and output.get("name") == "stderr"
 
 
+#: Names of the project's reports whose file names do not read as a name on their own.
+NOTEBOOK_LABELS = {"wet_amd": "Wet AMD treatment intervals", "measures": "Medicines measures"}
+
+
 def notebook_label(notebook: str) -> str:
-    """``spend_trends`` -> ``Spend trends``."""
+    """``spend_trends`` -> ``Spend trends``; ``wet_amd`` -> ``Wet AMD treatment intervals``."""
+    if notebook in NOTEBOOK_LABELS:
+        return NOTEBOOK_LABELS[notebook]
     text = notebook.replace("_", " ").strip()
     return text[:1].upper() + text[1:]

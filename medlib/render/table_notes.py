@@ -166,6 +166,25 @@ TABLE_DESCRIPTIONS: dict[str, str] = {
     "measures_excluded_products": (
         "Products a measure selects that are used in the data but left out (no DDD per unit)."
     ),
+    # wet_amd
+    "amd_headline": (
+        "Wet AMD headline figures for the trust beside all trusts compared: patients, latest "
+        "intervals, injections per eye, cost per patient-year."
+    ),
+    "amd_latest_interval": (
+        "Patients in maintenance whose latest interval between injections is at least 8, 12 "
+        "and 16 weeks."
+    ),
+    "amd_interval_bands": "Maintenance intervals between anti-VEGF injections, by length.",
+    "amd_injections": "Injections per eye in the first and second year of treatment.",
+    "amd_cost": (
+        "Cost per patient-year of anti-VEGF injections by trust, calendar year and molecule."
+    ),
+    "amd_cost_all_trusts": "Cost per patient-year of all trusts compared, by calendar year.",
+    "amd_funnel": (
+        "Each trust's share of patients whose latest interval is at least 12 weeks, with "
+        "funnel limits."
+    ),
 }
 
 #: ``{table: where its figures came from}`` for tables without a ``data_source`` column.

@@ -53,10 +53,9 @@ Calibration (what is cited and what is illustrative):
   (before faricimab); the faricimab and ranibizumab shares, the share of patients treated in
   both eyes, the eyes' interval ceilings and the trust sizes are illustrative.
 
-The records are the canonical ``hcd_activity`` columns plus ``eye``, which that table does not
-have. :func:`medlib.io.hcd_activity.validate_hcd_activity` drops the extra column, and an
-injection in each eye on the same day then reads as a duplicate row and is quarantined: analyse
-the records as generated, not after that validator, until ``hcd_activity`` carries the eye.
+The records are the canonical ``hcd_activity`` columns plus the optional ``eye``:
+:func:`medlib.io.hcd_activity.validate_hcd_activity` accepts every row, an injection in each
+eye on the same day included (the eye is part of its duplicate check).
 
 The ground truth (:class:`AntiVegfTruth`) records every patient-eye's planted intervals and,
 per trust, the planted number and share of patients whose latest maintenance interval is at

@@ -1,3 +1,3 @@
-"""Wet AMD anti-VEGF injections: intervals, per-trust summary, cost, lead-facing tables."""
+"""Wet AMD anti-VEGF injections: intervals, summary, cost, lead tables, data and the report."""
 
-__all__ = ["cost", "intervals", "lead_views", "summary"]
+__all__ = ["charts", "cost", "data", "intervals", "lead_views", "report", "summary"]

@@ -13,7 +13,10 @@ from medlib.validation import require_columns
 __all__: list[str] = []
 
 #: Columns the wet AMD analyses read from injection records.
-NEEDED = ["trust_code", "patient_id", "eye", "activity_date", "molecule", "product", "cost_gbp"]
+NEEDED = ["trust_code", "patient_id", "activity_date", "molecule", "product", "cost_gbp"]
+#: The optional column naming the eye (``medlib.io.hcd_activity`` reads it when an extract
+#: has it); without it every patient's injections are one course.
+EYE = "eye"
 EPOCH = np.datetime64("1970-01-01", "D")
 
 
@@ -34,12 +37,17 @@ def prepare(records: pd.DataFrame) -> pd.DataFrame:
     Working in whole days keeps every interval exact (no time zones, no float weeks) and the
     arithmetic the same on every backend.
 
+    The ``eye`` column is optional: records without it (an ``hcd_activity`` extract that does
+    not say which eye was treated) get a missing eye on every row, so each patient's injections
+    form one unit.
+
     Raises:
-        MissingColumnsError: A needed column is missing (``eye`` is not in the canonical
-            ``hcd_activity`` table: an extract must carry it).
+        MissingColumnsError: A needed column is missing.
         InputError: A row has no date, trust or patient.
     """
     require_columns(records, NEEDED, "anti-VEGF injection records")
+    if EYE not in records.columns:
+        records = records.assign(**{EYE: None})
     missing = records[["trust_code", "patient_id", "activity_date"]].isna().any(axis=1)
     if missing.any():
         raise InputError(

@@ -109,7 +109,7 @@ def cost_per_patient_year(
     """Patients, injections, cost and cost per patient-year per trust, period and molecule.
 
     Args:
-        records: Injection rows (the ``hcd_activity`` columns plus ``eye``).
+        records: Injection rows (the ``hcd_activity`` columns, with ``eye`` when known).
         period: ``year`` (calendar) or ``quarter``.
         through: The data end (included); default the last injection. Later rows are left out.
         cover_weeks: The most time one injection counts as on treatment.

@@ -3,8 +3,9 @@
 Definitions, used by every wet AMD table:
 
 - **Unit**: a patient-eye, i.e. one ``(trust_code, patient_id, eye)``. A course at another
-  trust is another unit. Injections whose eye is missing form one unit per patient, which
-  mixes the eyes of a patient treated in both: an extract should carry the eye.
+  trust is another unit. Injections whose eye is missing (or records with no ``eye`` column)
+  form one unit per patient, which mixes the eyes of a patient treated in both: an extract
+  should carry the eye.
 - **Order**: a unit's injections in date order (same-day ties by product, then cost), numbered
   from 1.
 - **Loading phase**: injections 1 to 3 (``loading_doses``); injections 4 onwards are
@@ -115,8 +116,8 @@ def injection_intervals(
     Patient level: for analysts and tests, never a lead-facing table.
 
     Args:
-        records: Injection rows with ``trust_code, patient_id, eye, activity_date, molecule,
-            product, cost_gbp`` (the ``hcd_activity`` columns plus ``eye``).
+        records: Injection rows with ``trust_code, patient_id, activity_date, molecule,
+            product, cost_gbp`` and, when known, ``eye`` (without it, one unit per patient).
         loading_doses: Injections in the loading phase (3).
         backend: Query engine, ``duckdb`` (default) or ``pyspark``.
 

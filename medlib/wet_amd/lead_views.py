@@ -34,7 +34,7 @@ from medlib.wet_amd.cost import ALL_MOLECULES, cost_per_patient_year
 from medlib.wet_amd.intervals import BANDS, LOADING_DOSES, THRESHOLD_WEEKS
 from medlib.wet_amd.summary import trust_summary
 
-__all__ = ["FUNNEL_WEEKS", "TABLES", "latest_interval_funnel", "lead_tables"]
+__all__ = ["FUNNEL_WEEKS", "TABLES", "latest_interval_funnel", "lead_tables", "lead_tables_from"]
 
 #: The latest-interval threshold the funnel compares trusts on.
 FUNNEL_WEEKS = 12
@@ -227,8 +227,8 @@ def lead_tables(
     """The lead-facing wet AMD tables (:data:`TABLES`), every count disclosed.
 
     Args:
-        records: Injection rows (the ``hcd_activity`` columns plus ``eye``) of every trust
-            compared.
+        records: Injection rows (the ``hcd_activity`` columns, with ``eye`` when known) of
+            every trust compared.
         through: The data end (included); default the last injection.
         period: Periods of the cost table, ``year`` or ``quarter``.
         loading_doses: Injections in the loading phase (3).
@@ -240,6 +240,22 @@ def lead_tables(
     """
     summary = trust_summary(records, through=through, loading_doses=loading_doses, backend=backend)
     cost = cost_per_patient_year(records, period=period, through=through, backend=backend)
+    return lead_tables_from(summary, cost)
+
+
+def lead_tables_from(summary: pd.DataFrame, cost: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """:func:`lead_tables` from a summary and a cost table already computed.
+
+    For a caller that needs the raw summary too (the report draws the funnel from it), so the
+    analysis runs once.
+
+    Args:
+        summary: :func:`medlib.wet_amd.summary.trust_summary` output.
+        cost: :func:`medlib.wet_amd.cost.cost_per_patient_year` output.
+
+    Returns:
+        As :func:`lead_tables`.
+    """
     return {
         "amd_latest_interval": _latest_interval_table(summary),
         "amd_interval_bands": _interval_band_table(summary),

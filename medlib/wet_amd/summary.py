@@ -89,7 +89,7 @@ def trust_summary(
     """One row per trust: patients, interval bands, latest-interval shares, injections, cost.
 
     Args:
-        records: Injection rows (the ``hcd_activity`` columns plus ``eye``).
+        records: Injection rows (the ``hcd_activity`` columns, with ``eye`` when known).
         through: The data end (included); default the last injection. Later rows are left out.
         loading_doses: Injections in the loading phase (3).
         cover_weeks: The most time one injection counts as on treatment (for patient-years).

@@ -25,9 +25,15 @@ needs_chromium = pytest.mark.skipif(
     CHROMIUM is None, reason="Chromium is not installed (Debian package 'chromium')"
 )
 TRUSTS = ("RTD", "RX4")
-NOTEBOOKS = ("spend_trends", "switch_uptake", "polypharmacy_audit", "measures")
+NOTEBOOKS = ("spend_trends", "switch_uptake", "polypharmacy_audit", "measures", "wet_amd")
 #: Fewest tables each report of the acute trust shows (the measures report has one overview).
-MIN_TABLES = {"spend_trends": 6, "switch_uptake": 6, "polypharmacy_audit": 6, "measures": 1}
+MIN_TABLES = {
+    "spend_trends": 6,
+    "switch_uptake": 6,
+    "polypharmacy_audit": 6,
+    "measures": 1,
+    "wet_amd": 4,
+}
 #: A4 portrait in PDF points (210 mm x 297 mm).
 A4_POINTS = (595.28, 841.89)
 PAGE_WIDTH = 1280

@@ -463,7 +463,7 @@ def test_workbook_tables_keep_codes_as_text(tmp_path):
     assert table["cost_gbp"].tolist() == [1.5, 2.0]
 
 
-SAMPLE_NOTEBOOKS = ("spend_trends", "switch_uptake", "polypharmacy_audit", "measures")
+SAMPLE_NOTEBOOKS = ("spend_trends", "switch_uptake", "polypharmacy_audit", "measures", "wet_amd")
 
 
 @pytest.mark.notebook

@@ -32,12 +32,16 @@ def test_records_are_hcd_activity_rows_plus_the_eye(sample):
     records = sample.records
     assert list(records.columns) == RECORD_COLUMNS == [*HCD_COLUMNS, "eye"]
     checked = validate_hcd_activity(records, known_trusts=TRUSTS)
-    # Every row is a valid hcd_activity row. The validator drops the eye, so an injection in
-    # each eye on the same day reads as one supply sent twice: only those are quarantined.
+    # Every row is a valid hcd_activity row, an injection in each eye on the same day too: the
+    # validator keeps the eye and counts it in its duplicate check.
     same_day_other_eye = records.duplicated(subset=HCD_COLUMNS, keep="first")
     assert same_day_other_eye.any()
-    assert checked.summary.rows_quarantined == same_day_other_eye.sum()
-    assert checked.quarantine["reason"].str.startswith("duplicate row").all()
+    assert checked.summary.rows_quarantined == 0
+    pd.testing.assert_frame_equal(checked.data, records, check_dtype=False)
+    # Without the eye those pairs read as one supply sent twice, as before.
+    eyeless = validate_hcd_activity(records.drop(columns="eye"), known_trusts=TRUSTS)
+    assert eyeless.summary.rows_quarantined == same_day_other_eye.sum()
+    assert eyeless.quarantine["reason"].str.startswith("duplicate row").all()
     assert set(records["eye"]) == {"left", "right"}
     assert set(records["indication"]) == {INDICATION}
     assert (records["quantity"] == 1.0).all()

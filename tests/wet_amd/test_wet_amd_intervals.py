@@ -121,10 +121,10 @@ def test_records_after_the_data_end_are_left_out():
     assert [row[f"patients_latest_{w}w_plus"] for w in (8, 12, 16)] == [1, 0, 0]
 
 
-def test_records_need_an_eye_column_and_dates():
+def test_records_need_their_columns_and_dates():
     rows = injections(BRIEF)
-    with pytest.raises(MissingColumnsError, match="eye"):
-        injection_intervals(rows.drop(columns="eye"))
+    with pytest.raises(MissingColumnsError, match="product"):
+        injection_intervals(rows.drop(columns="product"))
     rows.loc[2, "activity_date"] = pd.NaT
     with pytest.raises(InputError, match="lack a trust, patient or date"):
         trust_summary(rows)
@@ -135,6 +135,24 @@ def test_a_missing_eye_makes_one_unit_per_patient():
     out = injection_intervals(rows)
     assert out["injection_number"].tolist() == [1, 2, 3, 4, 5]
     assert out["eye"].isna().all()
+
+
+def test_records_without_an_eye_column_are_one_unit_per_patient():
+    # Both eyes of one patient, 4 weeks apart in turn: without the eye, one course of 8
+    # injections with 14-day intervals; with it, two courses of 4 with 28-day intervals.
+    left = injections(["2024-01-01", "2024-01-29", "2024-02-26", "2024-03-25"], eye="left")
+    right = injections(["2024-01-15", "2024-02-12", "2024-03-11", "2024-04-08"], eye="right")
+    both = pd.concat([left, right], ignore_index=True)
+    eyeless = injection_intervals(both.drop(columns="eye"))
+    assert eyeless["injection_number"].tolist() == list(range(1, 9))
+    assert eyeless["interval_days"].tolist()[1:] == [14] * 7
+    assert eyeless["eye"].isna().all()
+    by_eye = injection_intervals(both)
+    assert by_eye["injection_number"].tolist() == [1, 2, 3, 4] * 2
+    assert by_eye["interval_days"].dropna().tolist() == [28] * 6
+    row = trust_summary(both.drop(columns="eye"), through="2024-12-31").iloc[0]
+    assert (row.patients, row.patient_eyes, row.patients_in_maintenance) == (1, 1, 1)
+    assert row.maintenance_intervals == 5
 
 
 # --------------------------------------------------------------------------- the truth
