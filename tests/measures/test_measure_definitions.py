@@ -37,7 +37,9 @@ def _write(folder, name, text):
 
 def test_bundled_definitions():
     definitions = load_definitions()
-    assert [d.id for d in definitions] == ["abx_access", "abx_iv"]
+    # One definition per file, sorted by id; the shipped ones are all there.
+    assert [d.id for d in definitions] == sorted(p.stem for p in DEFINITIONS_DIR.glob("*.yaml"))
+    assert {"abx_access", "abx_iv", "best_value_doacs"} <= {d.id for d in definitions}
     iv = {d.id: d for d in definitions}["abx_iv"]
     assert iv.quantity == "ddd" and iv.lower_is_better is True
     assert iv.numerator == ProductSelection(route=("Injectable",))
@@ -144,7 +146,8 @@ def test_unreadable_files_name_the_file(tmp_path, text, problem):
 def test_a_team_folder_adds_to_the_package_definitions(tmp_path):
     _write(tmp_path, "carbapenems", VALID.format(id="carbapenems"))
     ids = [d.id for d in load_definitions([DEFINITIONS_DIR, tmp_path])]
-    assert ids == ["abx_access", "abx_iv", "carbapenems"]
+    package = [d.id for d in load_definitions()]
+    assert ids == sorted([*package, "carbapenems"])
     assert [d.id for d in load_definitions(tmp_path)] == ["carbapenems"]
 
 
