@@ -90,3 +90,43 @@ def test_the_bundled_sample_cannot_support_it_and_the_report_says_so():
     )
     row = report.overview.set_index("measure_id").loc["best_value_doacs"]
     assert row["note"].startswith("Not computed: no product in the products reference")
+
+
+def test_a_store_with_the_doacs_lights_the_measure_up(tmp_path):
+    from medlib.io.reference_store import ingest_products
+    from medlib.io.store import ingest
+    from medlib.io.usage import SCMD_PUBLISHED_HEADER
+    from medlib.measures.report import national_measures
+
+    # The store's own products table: the test's DOACs under 8-digit codes, with DDDs.
+    codes = {code: f"9000000{code}" for code, *_ in PRODUCTS}
+    lines = ["vmp_code,vmp_name,vtm_name,bnf_code,atc_code,ddd,ddd_unit,ddd_per_unit,route,form"]
+    for code, name, vtm, per_unit in PRODUCTS:
+        per = "" if np.isnan(per_unit) else repr(per_unit)
+        lines.append(f"{codes[code]},{name},{vtm},,,,,{per},Oral,")
+    products = tmp_path / "products.csv"
+    products.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    ingest_products(products, tmp_path / "store")
+    # One month of SCMD in the published layout: trust A of the hand working is RTD, B is RTF
+    # and C is RR7.
+    trusts = {"A": "RTD", "B": "RTF", "C": "RR7"}
+    names = {code: name for code, name, *_ in PRODUCTS}
+    rows = [",".join(SCMD_PUBLISHED_HEADER)]
+    for trust, code, quantity in _usage()[["trust_code", "vmp_code", "quantity"]].itertuples(
+        index=False
+    ):
+        rows.append(f"202401,{trusts[trust]},{codes[code]},{names[code]},,,{quantity},")
+    usage = tmp_path / "scmd_202401.csv"
+    usage.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    ingest([usage], tmp_path / "store")
+
+    national = national_measures(store=str(tmp_path / "store"), through="2024-01")
+    values = national.results.values
+    doacs = values[values["measure_id"] == "best_value_doacs"].set_index("trust_code")
+    assert doacs.loc["RTD", "value"] == pytest.approx(126 / 506)
+    assert doacs.loc["RTF", "value"] == 0.0
+    assert doacs.loc["RR7", "value"] == pytest.approx(0.3)
+    # The store has no antibiotics or lithium, so those measures say why they are not shown.
+    reasons = national.not_computed.set_index("measure_id")["reason"]
+    assert "best_value_doacs" not in reasons
+    assert reasons["abx_iv"].startswith("the data hold no use of the ")
