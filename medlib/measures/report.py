@@ -506,6 +506,22 @@ class MeasuresReport(Report):
             f" of 100; from the first 3 months to the last 3, {moved}."
         )
 
+    def months_sentence(self, definition: MeasureDefinition) -> str:
+        """The trust's months whose value is missing, not compared or outside 0-100%, if any.
+
+        Empty when every month has an ordinary value. Returns of products make a denominator
+        zero or negative, or a value leave 0-100% (OP-H notes this of its own data).
+        """
+        values = self.national.results.values
+        mine = values[
+            (values["measure_id"] == definition.id) & (values["trust_code"] == self.trust_code)
+        ]
+        counts = mine["note"].dropna().value_counts()
+        if counts.empty:
+            return ""
+        parts = [f"{n} month{'s' if n != 1 else ''}: {note}" for note, n in sorted(counts.items())]
+        return f"Of this trust's {len(mine)} months, " + "; ".join(parts) + "."
+
     def measures_section(self) -> Section:
         """Every computed measure: what it is, why it matters, the chart and the sentence."""
         parts: list[Any] = []
@@ -516,6 +532,9 @@ class MeasuresReport(Report):
             parts.append(f"**Why it matters.** {definition.why_it_matters}")
             parts.append(self.measure_chart(definition))
             parts.append(self.measure_sentence(definition))
+            months = self.months_sentence(definition)
+            if months:
+                parts.append(months)
             parts.append(f"*Source: {definition.citation}*")
         if not parts:
             parts.append("No measure has data to show.")

@@ -262,3 +262,32 @@ def test_a_definition_file_adds_the_measure_to_every_trusts_report(tmp_path):
         assert row["value_share"] == pytest.approx(latest["numerator"] / latest["denominator"])
         # No value judgement: shown, never ranked.
         assert np.isnan(row["potential_for_improvement"])
+
+
+def test_months_without_an_ordinary_value_are_said():
+    from medlib.measures.compute import NOTES
+
+    months = pd.date_range("2023-01-01", periods=4, freq="MS")
+    rows = [(m, "T1", "2", 10.0) for m in months]
+    # RTD: an ordinary January, nothing in February, more returned than issued in March
+    # (denominator -5), and returns of the numerator in April (value below 0).
+    rows += [
+        (months[0], "RTD", "1", 4.0),
+        (months[0], "RTD", "2", 6.0),
+        (months[2], "RTD", "2", -5.0),
+        (months[3], "RTD", "1", -1.0),
+        (months[3], "RTD", "2", 11.0),
+    ]
+    usage = pd.DataFrame(rows, columns=["year_month", "trust_code", "vmp_code", "quantity"])
+    results = compute_measures(
+        usage, [_definition("m", True)], _products(["1", "2"]), successors={}
+    )
+    national = NationalMeasures(results, "the test usage", not_computed_reasons(results), pd.NaT)
+    report = MeasuresReport(resolve_context("RTD", "2023-04"), national)
+    [definition] = results.definitions
+    assert report.months_sentence(definition) == (
+        "Of this trust's 4 months, "
+        f"1 month: {NOTES['negative']}; 1 month: {NOTES['no_rows']}; "
+        f"1 month: {NOTES['below_zero']}."
+    )
+    assert report.months_sentence(definition) in report.section("measures").parts
