@@ -10,7 +10,11 @@ is its own:
 2. the pack's shared spend preparation (``prepared_usage``: successor mapping, product join and
    monthly aggregation in the engine) against the same aggregation in one plain DuckDB SQL
    query, and against pandas loading the rows and grouping them;
-3. one trust's spend report built on the prepared aggregates (as each report of a pack is).
+3. one trust's spend report built on the prepared aggregates (as each report of a pack is);
+4. every medicines measure for every trust and month with national percentiles, percent
+   ranks and the improvement metrics (``compute_measures`` over the store, as the measures
+   report's shared work does) against the same sums, deciles and ranks in plain DuckDB SQL,
+   and against pandas loading the rows, joining the measures' products and grouping.
 
 Run on demand, e.g. ``python benchmarks/national_spend.py --months 12`` (about 5 million rows)
 or ``--months 60 --density 0.65`` (about 50 million rows, five national years).
@@ -192,6 +196,67 @@ def main() -> None:
                 report.tables()
                 """
             ),
+            "every measure, trust and month (medlib)": measured(
+                f"""
+                from medlib import engine
+                from medlib.measures.compute import compute_measures
+                con = engine.connect("duckdb")
+                compute_measures(con.read_parquet("{store}/usage/*/*.parquet"), con=con)
+                """
+            ),
+            "same sums, deciles, ranks (plain DuckDB SQL)": measured(
+                f"""
+                import duckdb
+                from medlib.measures.compute import measure_roles
+                from medlib.measures.definitions import load_definitions
+                from medlib.measures.products import measure_products
+                from medlib.reference.trusts import successor_map
+                import pandas as pd
+                roles = measure_roles(load_definitions(), measure_products())
+                keep = ["measure_id", "vmp_code", "in_numerator", "factor"]
+                roles = roles.loc[roles["counted"], keep]
+                lineage = pd.DataFrame(list(successor_map().items()), columns=["old", "new"])
+                duckdb.register("roles", roles)
+                duckdb.register("lineage", lineage)
+                duckdb.execute(
+                    "WITH sums AS (SELECT r.measure_id, coalesce(l.new, u.trust_code) AS trust, "
+                    "u.year_month, sum(CASE WHEN r.in_numerator THEN u.quantity * r.factor "
+                    "ELSE 0 END) AS num, sum(u.quantity * r.factor) AS den "
+                    "FROM read_parquet('{store}/usage/*/*.parquet') u "
+                    "JOIN roles r USING (vmp_code) LEFT JOIN lineage l ON u.trust_code = l.old "
+                    "GROUP BY ALL), ranked AS (SELECT *, num / den AS value, percent_rank() "
+                    "OVER (PARTITION BY measure_id, year_month ORDER BY num / den) AS pr "
+                    "FROM sums WHERE den > 0) SELECT measure_id, year_month, "
+                    "quantile_cont(value, [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]), "
+                    "count(*) FROM ranked GROUP BY ALL"
+                ).df()
+                """
+            ),
+            "same sums, deciles, ranks (pandas, naive)": measured(
+                f"""
+                import numpy as np
+                import pandas as pd
+                from medlib.measures.compute import measure_roles
+                from medlib.measures.definitions import load_definitions
+                from medlib.measures.products import measure_products
+                from medlib.reference.trusts import successor_map
+                roles = measure_roles(load_definitions(), measure_products())
+                keep = ["measure_id", "vmp_code", "in_numerator", "factor"]
+                roles = roles.loc[roles["counted"], keep]
+                rows = pd.read_parquet("{store}/usage", columns=["year_month", "trust_code",
+                                                                 "vmp_code", "quantity"])
+                rows["trust_code"] = rows["trust_code"].replace(successor_map())
+                rows = rows.merge(roles, on="vmp_code")
+                rows["den"] = rows["quantity"] * rows["factor"]
+                rows["num"] = rows["den"].where(rows["in_numerator"], 0.0)
+                keys = ["measure_id", "trust_code", "year_month"]
+                sums = rows.groupby(keys)[["num", "den"]].sum()
+                sums = sums[sums["den"] > 0].assign(value=lambda f: f["num"] / f["den"])
+                groups = sums.groupby(level=["measure_id", "year_month"])["value"]
+                groups.rank(pct=True)
+                groups.apply(lambda v: np.percentile(v, range(10, 100, 10)))
+                """
+            ),
         }
         store_mib = sum(p.stat().st_size for p in store.rglob("*.parquet")) / 2**20
         print(f"store: {store_mib:,.0f} MiB of Parquet for {rows:,} rows")
@@ -211,6 +276,17 @@ def main() -> None:
             f"time (target <= 2x), peak {prep['peak_mib']:,.0f} MiB (target <= 4096); "
             f"pandas: {naive['seconds'] / prep['seconds']:.1f}x slower than medlib, "
             f"peak {naive['peak_mib']:,.0f} MiB"
+        )
+        measures = figures["every measure, trust and month (medlib)"]
+        m_floor = figures["same sums, deciles, ranks (plain DuckDB SQL)"]
+        m_naive = figures["same sums, deciles, ranks (pandas, naive)"]
+        # The floor leaves out what medlib adds: the full trust x month grid, notes, the OP-H
+        # percentile positions, the improvement metrics and the excluded-products listing.
+        print(
+            f"measures / DuckDB floor: {measures['seconds'] / m_floor['seconds']:.1f}x time "
+            f"(target <= 3x), peak {measures['peak_mib']:,.0f} MiB; pandas: "
+            f"{m_naive['seconds'] / measures['seconds']:.1f}x the time, peak "
+            f"{m_naive['peak_mib']:,.0f} MiB"
         )
 
 
