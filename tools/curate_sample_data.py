@@ -109,9 +109,15 @@ def main(source: Path) -> None:
             form.append(bio.at[code, "form_descr"])
             b = bio.loc[code]
             if b["df_descr"] == "Discrete" and b["strnt_nmrtr_uom"] in TO_MG:
-                # strength per denominator unit x unit dose size = amount in one unit dose
+                # SCMD counts a product in its unit dose form size unit (udfs_descr): millilitres
+                # for a syringe, pen or vial of solution, so 0.4 of a 40mg/0.4ml syringe is
+                # one dose. The amount per SCMD unit is then the strength per millilitre;
+                # for a unit counted whole (a vial of powder) it is the amount in one unit.
                 dose = float(b["strnt_nmrtr_val"]) * TO_MG[b["strnt_nmrtr_uom"]]
-                if b["strnt_dnmtr_val"] not in ("NA", None) and str(b["udfs"]) not in ("NA",):
+                per_volume = b["strnt_dnmtr_val"] not in ("NA", None)
+                if per_volume and b["udfs_descr"] == b["strnt_dnmtr_descr"]:
+                    dose = dose / float(b["strnt_dnmtr_val"])
+                elif per_volume and str(b["udfs"]) not in ("NA",):
                     dose = dose / float(b["strnt_dnmtr_val"]) * float(b["udfs"])
                 mg_per_unit = dose
         elif code in abx_list.index:
