@@ -26,6 +26,9 @@ from matplotlib.figure import Figure
 from medlib.context import ReportContext
 from medlib.errors import InputError
 from medlib.io.datasets import bundled_store, load_dataset
+from medlib.measures.compute import compute_measures
+from medlib.measures.definitions import DEFINITIONS_DIR, MeasureDefinition, load_definitions
+from medlib.measures.products import measure_products
 from medlib.pack_cache import pack_cached
 from medlib.present import charts
 from medlib.present.labels import MEASURE_VALUE_COLUMNS, column_label
@@ -37,8 +40,8 @@ from medlib.spend import efficiency, high_cost, measures, movers, outliers
 from medlib.stats import forecast, peer_comparison, spc
 
 __all__ = [
-    "FUNNEL_MEASURES",
-    "FunnelMeasure",
+    "FUNNEL_MEASURE_IDS",
+    "FUNNEL_UNITS",
     "SpendReport",
     "build",
     "change_sentence",
@@ -199,53 +202,21 @@ def spc_sentence(result: spc.SpcResult, measure: str) -> str:
     return f"Monthly {what}. " + " ".join(sentences)
 
 
-# --- funnel measures per data source ------------------------------------------------------
+# --- funnel measures ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class FunnelMeasure:
-    """A proportion to benchmark in a funnel plot, defined by filters on product attributes.
+#: Measures of the measures library (:mod:`medlib.measures`) the funnel plot can show, in order
+#: of preference: the report draws the first that three or more compared trusts used in the
+#: year to date. Each is a share of one group of products, so one data source finds its own:
+#: the lithium extract the first, the biologics the second, the antibacterials the third.
+FUNNEL_MEASURE_IDS = ("lithium_liquid", "adalimumab_low_volume", "abx_iv")
 
-    Attributes:
-        title: Plain-English name of the proportion.
-        denominator: ``{column: regex}`` selecting the rows of the denominator (all must match).
-        numerator: Extra ``{column: regex}`` filters selecting the numerator within it.
-        value: Column counted (``quantity`` or ``ddds``).
-        unit: Units of the denominator, for the axis label.
-    """
-
-    title: str
-    denominator: Mapping[str, str]
-    numerator: Mapping[str, str]
-    value: str
-    unit: str
-
-
-#: Proportion measures for the funnel plot, in order of preference: the report draws the first
-#: whose product group has use at three or more trusts in the year to date.
-FUNNEL_MEASURES = (
-    FunnelMeasure(
-        title="Share of oral lithium given as a liquid (lithium citrate)",
-        denominator={"vtm_name": r"^lithium (carbonate|citrate)$"},
-        numerator={"vtm_name": r"^lithium citrate$"},
-        value="ddds",
-        unit="oral lithium, DDDs",
-    ),
-    FunnelMeasure(
-        title="Adalimumab 40mg doses issued as the low-volume 40mg/0.4ml products",
-        denominator={"vmp_name": r"^adalimumab 40mg/"},
-        numerator={"vmp_name": r"40mg/0\.4ml"},
-        value="quantity",
-        unit="adalimumab 40mg doses",
-    ),
-    FunnelMeasure(
-        title="Systemic antibacterial (BNF 5.1) units issued by mouth",
-        denominator={"bnf_section": r"^0501"},
-        numerator={"route": r"oral"},
-        value="quantity",
-        unit="systemic antibacterial units issued (tablets, capsules, vials...)",
-    ),
-)
+#: What a measure's denominator is counted in, by its ``quantity``, for the funnel's size axis.
+FUNNEL_UNITS = {
+    "ddd": "DDDs",
+    "quantity": "quantity issued, each product in its own units",
+    "cost": "indicative cost, £",
+}
 
 
 # --- the report ---------------------------------------------------------------------------
@@ -275,9 +246,11 @@ class PreparedUsage:
         ddd_coverage: Share of rows whose product has a DDD.
         quality: Row counts per month and trust behind the data-quality checks
             (:func:`medlib.spend.measures.quality_counts`).
-        funnel_monthly: Per month and trust, each funnel measure's denominator and
-            numerator (``denominator_<i>``, ``numerator_<i>`` for the i-th of
-            :data:`FUNNEL_MEASURES`).
+        measure_definitions: The measures the funnel plot may show, in order of preference
+            (see :class:`SpendReport`'s ``funnel_measures``).
+        measure_monthly: Per measure, trust and month, ``numerator`` and ``denominator``
+            (:func:`medlib.measures.compute.compute_measures` over the store's usage; a
+            measure none of whose products the store holds has no rows).
     """
 
     trusts: pd.DataFrame
@@ -293,11 +266,17 @@ class PreparedUsage:
     has_cost: bool
     ddd_coverage: float
     quality: pd.DataFrame
-    funnel_monthly: pd.DataFrame
+    measure_definitions: tuple[MeasureDefinition, ...]
+    measure_monthly: pd.DataFrame
 
 
 @pack_cached
-def prepared_usage(backend: str = "duckdb", store: str = "") -> PreparedUsage:
+def prepared_usage(
+    backend: str = "duckdb",
+    store: str = "",
+    measure_dirs: tuple[str, ...] = (),
+    funnel_measures: tuple[str, ...] | None = None,
+) -> PreparedUsage:
     """Aggregate a store's usage by month for every trust, in the engine.
 
     The store's Parquet files are read by the engine; successor mapping, the product join and
@@ -308,9 +287,14 @@ def prepared_usage(backend: str = "duckdb", store: str = "") -> PreparedUsage:
     Args:
         backend: ``duckdb`` or ``pyspark``.
         store: The store's folder; empty for the bundled sample's store.
+        measure_dirs: Folders of measure definitions to read besides the package's, for
+            the funnel plot.
+        funnel_measures: Ids of the measures the funnel plot may show, in order; None for
+            the default (see :class:`SpendReport`). Only these are computed.
 
     Raises:
-        InputError: The store has no usage rows.
+        InputError: The store has no usage rows, or a funnel measure names no definition.
+        MeasureDefinitionError: A measure definition cannot be read (names file and field).
     """
     from medlib import engine
     from medlib.io.store import Store
@@ -334,6 +318,21 @@ def prepared_usage(backend: str = "duckdb", store: str = "") -> PreparedUsage:
         )
     quality = measures.rows_frame(measures.quality_counts_expr(table))
     products_in_data = int(table.vmp_code.nunique().execute())
+    definitions = _funnel_candidates(
+        load_definitions([DEFINITIONS_DIR, *measure_dirs]), funnel_measures
+    )
+    # The measures read the store's files themselves: they join only their own products, so
+    # scanning the Parquet again is faster than reusing the report's product-joined rows.
+    results = compute_measures(
+        con.read_parquet(source.usage_glob()),
+        definitions,
+        measure_products(products),
+        successors=successor_map(),
+        con=con,
+    )
+    monthly = results.values[
+        ["measure_id", "trust_code", "year_month", "numerator", "denominator"]
+    ].reset_index(drop=True)
     molecules = sorted(set(detail["vtm_name"]) - {measures.UNKNOWN})
     return PreparedUsage(
         trusts=trusts_table(),
@@ -349,7 +348,8 @@ def prepared_usage(backend: str = "duckdb", store: str = "") -> PreparedUsage:
         has_cost=bool(detail["cost_gbp"].notna().any()),
         ddd_coverage=float(quality["rows_with_ddd"].sum()) / max(int(quality["rows"].sum()), 1),
         quality=quality,
-        funnel_monthly=_funnel_monthly(table, FUNNEL_MEASURES),
+        measure_definitions=definitions,
+        measure_monthly=monthly,
     )
 
 
@@ -410,31 +410,6 @@ def scope_label(products: int, molecules: Sequence[str]) -> str:
     return f"the {products:,} {what} products in this data"
 
 
-def _funnel_monthly(table: Any, candidates: Sequence[FunnelMeasure]) -> pd.DataFrame:
-    """Per month and trust, each funnel measure's denominator and numerator, in the engine.
-
-    One scan for all the measures. Filters are case-insensitive regular expressions on the
-    product attributes (all must match); a missing attribute matches as empty text.
-    """
-    import ibis
-
-    def matches(filters: Mapping[str, str]) -> Any:
-        test = ibis.literal(True)
-        for column, pattern in filters.items():
-            test &= table[column].fill_null("").re_search(f"(?i){pattern}")
-        return test
-
-    sums = {}
-    for i, measure in enumerate(candidates):
-        den = matches(measure.denominator)
-        num = den & matches(measure.numerator)
-        value = table[measure.value].fill_null(0)
-        sums[f"denominator_{i}"] = ibis.cases((den, value), else_=0).sum()
-        sums[f"numerator_{i}"] = ibis.cases((num, value), else_=0).sum()
-    expr = table.group_by(["year_month", "trust_code"]).aggregate(**sums)
-    return measures.rows_frame(expr).astype({c: float for c in sums})
-
-
 class SpendReport(Report):
     """Everything the spend-trends notebook shows, for one trust or system.
 
@@ -456,9 +431,16 @@ class SpendReport(Report):
             headline and chart titles say which (:func:`scope_label`).
         pipeline_path: The efficiency pipeline YAML (default:
             ``parameters/efficiency_pipeline.yaml``; see :mod:`medlib.spend.efficiency`).
+        measure_dirs: Folders of a team's own measure definitions (YAML files as in
+            :mod:`medlib.measures.definitions`), read with the package's for the funnel plot.
+        funnel_measures: Ids of the measures the funnel plot may show, in order of
+            preference; None tries the measures of ``measure_dirs`` first (by id), then
+            :data:`FUNNEL_MEASURE_IDS`.
 
     Raises:
-        InputError: A store without usage, a trust without data, or a period outside the data.
+        InputError: A store without usage, a trust without data, a period outside the data,
+            or a funnel measure that no definition names.
+        MeasureDefinitionError: A measure definition cannot be read.
     """
 
     def __init__(
@@ -469,11 +451,15 @@ class SpendReport(Report):
         forecast_methods: Sequence[str] = forecast.DEFAULT_METHODS,
         store: str = "",
         pipeline_path: str | None = None,
+        measure_dirs: Sequence[str] = (),
+        funnel_measures: Sequence[str] | None = None,
     ) -> None:
         if not isinstance(store, str):
             raise InputError(
                 f"store: expected a folder or '' for the bundled sample, got {store!r}"
             )
+        if isinstance(measure_dirs, str):
+            measure_dirs = [measure_dirs]
         self.context = context
         self.comparison_group = context.comparison_group
         self.backend = backend
@@ -481,8 +467,13 @@ class SpendReport(Report):
         self.pipeline_path = pipeline_path
         self.forecast_methods = tuple(dict.fromkeys(forecast_methods))
         self.store = store
-        inputs = prepared_usage(backend, store)
+        self.measure_dirs = tuple(str(folder) for folder in measure_dirs)
+        if isinstance(funnel_measures, str):
+            funnel_measures = [funnel_measures]
+        wanted = None if funnel_measures is None else tuple(funnel_measures)
+        inputs = prepared_usage(backend, store, self.measure_dirs, wanted)
         self._inputs = inputs
+        self.funnel_measure_ids = tuple(d.id for d in inputs.measure_definitions)
         self.scope = scope_label(inputs.products_in_data, inputs.molecules)
         self.trusts = inputs.trusts
         self.products = inputs.products
@@ -1170,44 +1161,61 @@ class SpendReport(Report):
         return mine.reset_index(drop=True)
 
     @cached_property
-    def _funnel_choice(self) -> tuple[FunnelMeasure, peer_comparison.FunnelResult] | None:
-        """The first of :data:`FUNNEL_MEASURES` with use at three or more compared trusts."""
-        monthly = self._inputs.funnel_monthly
+    def _funnel_choice(self) -> tuple[MeasureDefinition, peer_comparison.FunnelResult] | None:
+        """The first of :attr:`funnel_measure_ids` with use at three or more compared trusts.
+
+        Year to date: each trust's numerator and denominator summed over the financial year's
+        months to the period end.
+        """
+        monthly = self._inputs.measure_monthly
         part = monthly[
             (monthly["year_month"] >= self.fy_start)
             & (monthly["year_month"] <= self.period_end)
             & monthly["trust_code"].isin(self.comparators)
         ]
-        for i, measure in enumerate(FUNNEL_MEASURES):
-            used = part[part[f"denominator_{i}"] != 0]
-            den = used.groupby("trust_code")[f"denominator_{i}"].sum().clip(lower=0)
-            num = used.groupby("trust_code")[f"numerator_{i}"].sum().reindex(den.index).fillna(0)
+        definitions = {d.id: d for d in self._inputs.measure_definitions}
+        for measure_id in self.funnel_measure_ids:
+            rows = part[part["measure_id"] == measure_id]
+            used = rows[rows["denominator"] != 0]
+            # Returns can leave a trust's year below zero, or a numerator above its
+            # denominator; a proportion needs 0 <= numerator <= denominator.
+            den = used.groupby("trust_code")["denominator"].sum().clip(lower=0)
+            num = used.groupby("trust_code")["numerator"].sum().reindex(den.index).fillna(0)
             num = num.clip(lower=0, upper=den)
             keep = den > 0
             if keep.sum() >= 3:
                 result = peer_comparison.funnel_limits(num[keep], den[keep], list(den.index[keep]))
-                return measure, result
+                return definitions[measure_id], result
         return None
 
     @property
-    def funnel_measure(self) -> FunnelMeasure | None:
-        """The proportion measure the funnel plot shows, or None when none has enough trusts."""
+    def funnel_measure(self) -> MeasureDefinition | None:
+        """The measure the funnel plot shows, or None when none has enough trusts."""
         return None if self._funnel_choice is None else self._funnel_choice[0]
 
     @property
     def funnel(self) -> peer_comparison.FunnelResult | None:
-        """Funnel benchmark of the proportion measure, year to date."""
+        """Funnel benchmark of the measure, year to date."""
         return None if self._funnel_choice is None else self._funnel_choice[1]
 
+    def _no_funnel(self) -> str:
+        titles = {d.id: d.title for d in self._inputs.measure_definitions}
+        names = [titles[i].lower() for i in self.funnel_measure_ids]
+        listed = " or ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+        return (
+            f"No funnel plot: fewer than three trusts in the comparison group used the products "
+            f"of any of its measures ({listed}) in {self.fy} to date."
+        )
+
     def funnel_chart(self) -> Figure | str:
-        """Funnel plot of the proportion measure for the comparison group."""
+        """Funnel plot of the measure for the comparison group."""
         measure = self.funnel_measure
         if self.funnel is None or measure is None:
-            return "No proportion measure with enough trusts to draw a funnel plot."
+            return self._no_funnel()
         return charts.funnel_chart(
             self.funnel,
             measure.title,
-            x_label=measure.unit[0].upper() + measure.unit[1:],
+            x_label=f"Use of all the products compared ({FUNNEL_UNITS[measure.quantity]})",
             y_label="Proportion",
             highlight=list(self.entity.trust_codes),
             subtitle=f"{self.fy} to {format_month_short(self.period_end)}, {self.comparison_label}",
@@ -1222,27 +1230,27 @@ class SpendReport(Report):
         return table
 
     def funnel_sentence(self) -> str:
-        """Where the trust sits in the funnel, in words."""
+        """Where the trust sits in the funnel, in words: the measure, then each trust."""
         measure = self.funnel_measure
         if self.funnel is None or measure is None:
-            return "There are too few trusts with this product group to draw a funnel plot."
+            return self._no_funnel()
         table = self.funnel.table.set_index("label")
-        parts = []
+        parts = [measure.description] if measure.description else []
         for code in self.entity.trust_codes:
+            name = self.trust_names.get(code, code)
             if code not in table.index:
-                parts.append(f"{code} issued none of these products in the period.")
+                parts.append(f"{name} issued none of these products in {self.fy} to date.")
                 continue
             row = table.loc[code]
             parts.append(
-                f"{self.trust_names.get(code, code)}: {row['proportion']:.1%} against an average "
+                f"{name}: {row['proportion']:.1%} against an average "
                 f"of {self.funnel.target:.1%} ({row['position']})."
             )
-        note = (
-            " The limits are widened because trusts vary more than chance alone explains."
-            if self.funnel.overdispersion_adjusted
-            else ""
-        )
-        return f"**{measure.title}.** " + " ".join(parts) + note
+        if self.funnel.overdispersion_adjusted:
+            parts.append(
+                "The limits are widened because trusts vary more than chance alone explains."
+            )
+        return f"**{measure.title}.** " + " ".join(parts)
 
     @property
     def outlier_quantity(self) -> str:
@@ -1414,12 +1422,35 @@ EFFICIENCY_COLUMNS = (
 _VALUE_COLUMNS = MEASURE_VALUE_COLUMNS
 
 
+def _funnel_candidates(
+    definitions: Sequence[MeasureDefinition], wanted: Sequence[str] | None
+) -> tuple[MeasureDefinition, ...]:
+    """The measures the funnel plot tries, in order, from the definitions read.
+
+    Raises:
+        InputError: ``wanted`` is empty or names an id no definition has.
+    """
+    by_id = {d.id: d for d in definitions}
+    if wanted is None:
+        # A team's own measures are what it added the folder for: they come first.
+        own = [d.id for d in definitions if d.source is None or d.source.parent != DEFINITIONS_DIR]
+        wanted = [*own, *(i for i in FUNNEL_MEASURE_IDS if i in by_id)]
+    unknown = [i for i in wanted if i not in by_id]
+    if unknown or not wanted:
+        raise InputError(
+            f"funnel_measures: {unknown or list(wanted)} name no measure definition; the "
+            f"measures read are {', '.join(by_id)}"
+        )
+    return tuple(by_id[i] for i in dict.fromkeys(wanted))
+
+
 def build(context: ReportContext, **options: Any) -> SpendReport:
     """The spend-trends report for a resolved context.
 
     Args:
         context: From :func:`medlib.context.resolve_context`.
-        **options: ``backend``, ``high_cost_blocks``, ``forecast_methods`` (see
+        **options: ``backend``, ``high_cost_blocks``, ``forecast_methods``, ``store``,
+            ``pipeline_path``, ``measure_dirs``, ``funnel_measures`` (see
             :class:`SpendReport`).
     """
     return SpendReport(context, **options)

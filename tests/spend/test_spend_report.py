@@ -413,3 +413,116 @@ def test_the_efficiency_forecast_reads_the_reports_own_spend(tmp_path):
     text = report.efficiency_markdown()
     assert "No baseline in this data for adalimumab" in text
     assert "efficiency_forecast" in report.tables()
+
+
+# --- the funnel plot: a measure of the measures library, year to date ------------------------
+
+# RTD's oral lithium in 2023/24 (April 2023 to March 2024), from the bundled extract, in DDDs:
+# quantity x lithium per unit (mmol, BNF) / the WHO DDD of 24 mmol.
+#   lithium citrate 520mg/5ml, 1.08 mmol a ml: 150 + 300 + 150 + 150 + 450 = 1,200 ml -> 54
+#   lithium carbonate 200mg MR, 5.4 mmol: 158 + 232 + 103 + 104 + 188 + 268 + 146 + 74 + 185
+#     + 129 + 138 + 17 = 1,742 tablets -> 391.95
+#   lithium carbonate 400mg MR, 10.8 mmol: 75 + 148 + 60 + 92 + 44 + 40 + 170 + 40 + 50 + 102
+#     + 101 + 41 = 963 tablets -> 433.35
+#   lithium carbonate 250mg, 6.8 mmol: 103 + 313 + 28 + 20 + 20 = 484 tablets -> 137.133333
+# RTD also had lithium chloride injection, which is not oral lithium.
+RTD_LIQUID_DDDS = 1200 * 1.08 / 24
+RTD_MR_DDDS = 1742 * 5.4 / 24 + 963 * 10.8 / 24
+RTD_ORAL_DDDS = RTD_LIQUID_DDDS + RTD_MR_DDDS + 484 * 6.8 / 24  # = 1,016.433333
+
+
+def test_the_funnel_shows_lithium_liquid_summed_over_the_year_to_date(rtd):
+    from medlib.io.datasets import load_dataset
+    from medlib.measures.compute import compute_measures
+
+    measure = rtd.funnel_measure
+    assert measure.id == "lithium_liquid" and rtd.funnel_measure_ids[0] == "lithium_liquid"
+    row = rtd.funnel_table().set_index("trust_code").loc["RTD"]
+    assert row["numerator"] == pytest.approx(RTD_LIQUID_DDDS, rel=1e-12)
+    assert row["denominator"] == pytest.approx(RTD_ORAL_DDDS, rel=1e-12)
+    assert row["proportion"] == pytest.approx(54 / 1016.433333, rel=1e-8)  # 5.3%
+    # The same as the measure's own monthly values summed over the twelve months.
+    values = compute_measures(load_dataset("scmd_lithium"), [measure]).values
+    months = values[
+        (values.trust_code == "RTD")
+        & values.year_month.between(pd.Timestamp("2023-04-01"), pd.Timestamp("2024-03-01"))
+    ]
+    assert len(months) == 12
+    assert row["numerator"] == pytest.approx(months.numerator.sum(), rel=1e-12)
+    assert row["denominator"] == pytest.approx(months.denominator.sum(), rel=1e-12)
+
+
+def test_the_funnel_words_and_labels_come_from_the_definition(rtd):
+    table = rtd.funnel_table()
+    average = table["numerator"].sum() / table["denominator"].sum()
+    assert rtd.funnel.target == pytest.approx(average)
+    assert rtd.funnel_sentence() == (
+        "**Lithium given as a liquid.** Share of the defined daily doses (DDDs) of oral lithium "
+        "that are given as liquid lithium citrate. The Newcastle upon Tyne Hospitals NHS "
+        f"Foundation Trust: 5.3% against an average of {average:.1%} "
+        f"({table.set_index('trust_code').loc['RTD', 'position']}). The limits are widened "
+        "because trusts vary more than chance alone explains."
+    )
+    ax = rtd.funnel_chart().axes[0]
+    assert ax.get_title(loc="left") == "Lithium given as a liquid"
+    assert ax.get_xlabel() == "Use of all the products compared (DDDs)"
+    charts.close_all()
+
+
+def test_a_definition_in_a_teams_folder_becomes_the_funnel_measure(tmp_path):
+    (tmp_path / "lithium_modified_release.yaml").write_text(
+        "id: lithium_modified_release\n"
+        "title: Lithium as modified-release tablets\n"
+        "description: Share of the DDDs of oral lithium given as modified-release tablets.\n"
+        "why_it_matters: An example a team might add.\n"
+        "numerator:\n"
+        "  form: [Modified-release tablet]\n"
+        "denominator:\n"
+        "  vtm: [lithium carbonate, lithium citrate]\n"
+        "  route: [Oral]\n"
+        "quantity: ddd\n"
+        "lower_is_better: null\n"
+        "citation: This test.\n",
+        encoding="utf-8",
+    )
+    report = spend_report("RTD", "2024-03", measure_dirs=[str(tmp_path)])
+    assert report.funnel_measure.id == "lithium_modified_release"
+    assert report.funnel_measure_ids == (
+        "lithium_modified_release",
+        "lithium_liquid",
+        "adalimumab_low_volume",
+        "abx_iv",
+    )
+    row = report.funnel_table().set_index("trust_code").loc["RTD"]
+    # The 200mg and 400mg modified-release tablets of the year: 391.95 + 433.35 = 825.3 DDDs.
+    assert row["numerator"] == pytest.approx(RTD_MR_DDDS, rel=1e-12)
+    assert row["denominator"] == pytest.approx(RTD_ORAL_DDDS, rel=1e-12)
+    assert report.funnel_sentence().startswith(
+        "**Lithium as modified-release tablets.** Share of the DDDs of oral lithium given as "
+        "modified-release tablets. The Newcastle upon Tyne Hospitals NHS Foundation Trust: 81.2%"
+    )
+
+
+def test_a_funnel_measure_without_use_draws_no_funnel():
+    # The bundled store holds lithium only: no trust used antibiotics, so there is no funnel.
+    report = spend_report("RTD", "2024-03", funnel_measures=["abx_iv"])
+    assert report.funnel is None and report.funnel_measure is None
+    message = (
+        "No funnel plot: fewer than three trusts in the comparison group used the products of "
+        "any of its measures (intravenous antibiotics) in 2023/24 to date."
+    )
+    assert report.funnel_sentence() == message and report.funnel_chart() == message
+    assert report.funnel_table().empty
+
+
+def test_an_unknown_funnel_measure_is_a_clear_error():
+    with pytest.raises(InputError, match=r"funnel_measures: \['abx_ivv'\] name no measure"):
+        spend_report("RTD", "2024-03", funnel_measures=["abx_ivv"])
+
+
+def test_the_biologics_funnel_is_the_adalimumab_measure(biologics_store):
+    report = spend_report("RR7", "2021-10", store=biologics_store)
+    assert report.funnel_measure.id == "adalimumab_low_volume"
+    assert report.funnel_sentence().startswith(
+        "**Adalimumab 40 mg given as the low-volume (0.4 ml) products.** "
+    )
