@@ -74,6 +74,12 @@ TRACKER_COLUMNS = [
     "pincer_monitoring_pct",
     "pincer_monitoring_position",
     "pincer_data",
+    "measure_most_potential",
+    "measure_most_potential_score",
+    "measures_ranked",
+    "amd_latest_12w_plus_pct",
+    "amd_funnel_position",
+    "amd_data",
 ]
 
 #: Columns the system total adds up.
@@ -90,6 +96,7 @@ _SUMMED = [
 #: PINCER composite rows of ``poly_pincer`` (by the start of their name) and their columns.
 _COMPOSITES = {"GI bleed": "gi_bleed", "Other prescribing": "other", "Monitoring": "monitoring"}
 _SPEND, _SWITCH, _POLY = "spend_trends", "switch_uptake", "polypharmacy_audit"
+_MEASURES, _AMD = "measures", "wet_amd"
 #: Heading id prefixes of the report sections a column comes from (nbconvert's ids).
 _SECTIONS = {
     "spend": (_SPEND, "Headline"),
@@ -99,6 +106,8 @@ _SECTIONS = {
     "efficiency": (_SPEND, "Efficiency-forecast"),
     "switch": (_SWITCH, "Headline"),
     "pincer": (_POLY, "PINCER"),
+    "measures": (_MEASURES, "Where-to-look-first"),
+    "amd": (_AMD, "This-trust-against-the-others"),
 }
 _SYNTHETIC = re.compile(r"synthetic", re.IGNORECASE)
 #: The latest month's SPC variation, in the front page's words (Making Data Count icons).
@@ -245,6 +254,36 @@ def _pincer_row(pack_dir: Path, trust: str) -> dict[str, object]:
     return row
 
 
+def _measures_row(pack_dir: Path, trust: str) -> dict[str, object]:
+    """The measure with most potential for improvement (the overview's first ranked row)."""
+    table = _read(pack_dir, trust, "measures_overview")
+    if table is None:
+        return {}
+    scores = pd.to_numeric(table["potential_for_improvement"], errors="coerce")
+    ranked = table[scores.notna()]
+    row: dict[str, object] = {"measures_ranked": len(ranked)}
+    if len(ranked):
+        row["measure_most_potential"] = ranked["measure"].iloc[0]
+        row["measure_most_potential_score"] = float(scores[scores.notna()].iloc[0])
+    return row
+
+
+def _amd_row(pack_dir: Path, trust: str) -> dict[str, object]:
+    """The trust's share of patients whose latest interval is 12 weeks or more, and its funnel."""
+    table = _read(pack_dir, trust, "amd_funnel")
+    if table is None:
+        return {}
+    mine = table[table["trust_code"] == trust]
+    if mine.empty:
+        source = table["data_source"].iloc[0] if len(table) else None
+        return {"amd_data": source}
+    return {
+        "amd_latest_12w_plus_pct": mine["percent_latest_12w_plus"].iloc[0],
+        "amd_funnel_position": mine["position"].iloc[0],
+        "amd_data": mine["data_source"].iloc[0],
+    }
+
+
 def build_tracker(
     pack_dir: Path,
     trusts: Sequence[str],
@@ -266,7 +305,7 @@ def build_tracker(
     rows, switches, links, missing = [], [], {}, {}
     for trust in trusts:
         row: dict[str, object] = {"trust_code": trust, "trust_name": trust_names.get(trust, trust)}
-        for nb in (_SPEND, _SWITCH, _POLY):
+        for nb in (_SPEND, _SWITCH, _POLY, _MEASURES, _AMD):
             if not complete.get(f"{trust}/{nb}", False):
                 if f"{trust}/{nb}" in complete:
                     missing.setdefault(trust, []).append(nb)
@@ -278,8 +317,12 @@ def build_tracker(
                 row.update(found)
                 if detail is not None:
                     switches.append(detail)
-            else:
+            elif nb == _POLY:
                 row.update(_pincer_row(pack_dir, trust))
+            elif nb == _MEASURES:
+                row.update(_measures_row(pack_dir, trust))
+            else:
+                row.update(_amd_row(pack_dir, trust))
         for section, (nb, prefix) in _SECTIONS.items():
             if complete.get(f"{trust}/{nb}", False):
                 page = pack_dir / trust / f"{nb}.html"
@@ -537,6 +580,7 @@ from, and click a column heading to sort. The system total adds up the trusts' f
 <tfoot>{foot}</tfoot>
 </table></div>
 {_switch_html(tracker)}
+{_measures_amd_html(tracker)}
 <script>{_SORT_JS}</script>
 </section>"""
 
@@ -574,6 +618,61 @@ def _switch_html(tracker: Tracker) -> str:
 {label}
 <table>
 <thead><tr><th scope="col">Trust</th>{head}</tr></thead>
+<tbody>
+{chr(10).join(rows)}
+</tbody>
+</table>"""
+
+
+def _measures_amd_html(tracker: Tracker) -> str:
+    """Each trust's measure with most potential for improvement and its wet AMD 12-week share."""
+    esc = html.escape
+    trusts = tracker.table[tracker.table["trust_code"] != SYSTEM_CODE]
+    has_measures = trusts["measures_ranked"].notna().any()
+    has_amd = trusts["amd_data"].notna().any()
+    if not (has_measures or has_amd):
+        return ""
+    rows = []
+    for _, r in trusts.iterrows():
+        code = str(r["trust_code"])
+        name = esc(str(r["trust_name"]))
+        cells = [f'<th scope="row">{name}<span class="small">{esc(code)}</span></th>']
+        if has_measures:
+            text, extra = "", ""
+            if pd.notna(r["measure_most_potential"]):
+                text = str(r["measure_most_potential"])
+                extra = (
+                    f'<span class="small">potential for improvement '
+                    f"{float(r['measure_most_potential_score']):.0f} of 100; "
+                    f"{int(r['measures_ranked'])} measure"
+                    f"{'s' if int(r['measures_ranked']) != 1 else ''} ranked</span>"
+                )
+            elif pd.notna(r["measures_ranked"]):
+                extra = '<span class="small">no measure can be ranked here</span>'
+            href = tracker.links.get((code, "measures"))
+            cells.append(_cell(text, text, href, extra, css=""))
+        if has_amd:
+            text, extra = "", ""
+            if pd.notna(r["amd_latest_12w_plus_pct"]):
+                text = _pct(r["amd_latest_12w_plus_pct"])
+                extra = f'<span class="small">{esc(str(r["amd_funnel_position"]))}</span>'
+            elif pd.notna(r["amd_data"]):
+                extra = '<span class="small">no injections in the data</span>'
+            if _SYNTHETIC.search(str(r["amd_data"])):
+                extra += '<span class="syn">synthetic data</span>'
+            href = tracker.links.get((code, "amd"))
+            cells.append(_cell(text, _num(r["amd_latest_12w_plus_pct"]), href, extra))
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    head = ['<th scope="col">Trust</th>']
+    if has_measures:
+        head.append('<th scope="col">Medicines measure with most potential for improvement</th>')
+    if has_amd:
+        head.append(
+            '<th scope="col">Wet AMD: patients whose latest interval is 12 weeks or more</th>'
+        )
+    return f"""<h3>Medicines measures and wet AMD by trust</h3>
+<table>
+<thead><tr>{"".join(head)}</tr></thead>
 <tbody>
 {chr(10).join(rows)}
 </tbody>

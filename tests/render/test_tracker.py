@@ -239,3 +239,68 @@ def test_the_page_escapes_links_sorts_and_labels_synthetic_data(pack):
     assert "http" not in page  # nothing loads from the network
     # Blocks are not given, so there is no block column.
     assert "Block to date" not in page
+
+
+def test_measures_and_wet_amd_by_trust(pack):
+    for code, top, score in (("RTD", "IV <b>antibiotics</b>", 58.27), ("RR7", None, None)):
+        rows = [
+            {"trust_code": code, "measure": "Lithium given as a liquid", "potential": None},
+        ]
+        if top is not None:
+            rows.insert(0, {"trust_code": code, "measure": top, "potential": score})
+        _write(
+            pack / code,
+            "measures_overview",
+            [
+                {
+                    "trust_code": r["trust_code"],
+                    "measure": r["measure"],
+                    "potential_for_improvement": r["potential"],
+                }
+                for r in rows
+            ],
+        )
+        (pack / code / "measures.html").write_text(
+            '<h2 id="Where-to-look-first">x</h2>', encoding="utf-8"
+        )
+    # The funnel table lists every trust compared; RR7 has no injections, so it is not in it.
+    funnel = [
+        {
+            "trust_code": "RTD",
+            "percent_latest_12w_plus": 48.1,
+            "position": "within limits",
+            "data_source": "synthetic anti-VEGF sample (seed 2025)",
+        },
+        {
+            "trust_code": "RTF",
+            "percent_latest_12w_plus": 4.3,
+            "position": "within limits",
+            "data_source": "synthetic anti-VEGF sample (seed 2025)",
+        },
+    ]
+    for code in ("RTD", "RR7"):
+        _write(pack / code, "amd_funnel", funnel)
+        (pack / code / "wet_amd.html").write_text(
+            '<h2 id="This-trust-against-the-others:-12-weeks-or-more">x</h2>', encoding="utf-8"
+        )
+    notebooks = (*NOTEBOOKS, "measures", "wet_amd")
+    complete = {f"{t}/{nb}": True for t in ("RTD", "RR7") for nb in notebooks}
+    tracker = build_tracker(pack, ["RTD", "RR7"], NAMES, complete)
+    table = tracker.table.set_index("trust_code")
+    assert table.loc["RTD", "measure_most_potential"] == "IV <b>antibiotics</b>"
+    assert table.loc["RTD", "measure_most_potential_score"] == 58.27
+    assert table.loc["RTD", "measures_ranked"] == 1 and table.loc["RR7", "measures_ranked"] == 0
+    assert table.loc["RTD", "amd_latest_12w_plus_pct"] == 48.1
+    assert pd.isna(table.loc["RR7", "amd_latest_12w_plus_pct"])
+    page = tracker_html(tracker)
+    section = page[page.index("<h3>Medicines measures and wet AMD by trust</h3>") :]
+    assert "IV &lt;b&gt;antibiotics&lt;/b&gt;" in section and "<b>antibiotics" not in section
+    assert "potential for improvement 58 of 100; 1 measure ranked" in section
+    assert 'href="RTD/measures.html#Where-to-look-first"' in section
+    assert (
+        '<a href="RTD/wet_amd.html#This-trust-against-the-others:-12-weeks-or-more">48.1%</a>'
+        in section
+    )
+    rr7 = next(r for r in re.findall(r"<tr>.*?</tr>", section, flags=re.S) if "RR7<" in r)
+    assert "no measure can be ranked here" in rr7 and "no injections in the data" in rr7
+    assert rr7.count("synthetic data") == 1
