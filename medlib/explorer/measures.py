@@ -15,24 +15,13 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from medlib.explorer.sources import ExplorerError
-from medlib.present.sections import Section, lead_table
+from medlib.present.sections import Section
 
 if TYPE_CHECKING:
     from medlib.explorer.state import Explorer
     from medlib.measures.report import NationalMeasures
 
 __all__ = ["measures_section", "measures_table"]
-
-_SHOWN = [
-    "measure",
-    "trust_name",
-    "latest_month",
-    "value_share",
-    "national_median_share",
-    "percent_rank",
-    "potential_for_improvement",
-    "most_improved",
-]
 
 
 def _national(ex: Explorer, measure_dirs: Sequence[str]) -> NationalMeasures:
@@ -105,25 +94,11 @@ def measures_section(
             ``measure`` is not a measure with data (the message lists those that are).
     """
     from medlib.context import resolve_context
-    from medlib.measures.report import MeasuresReport
+    from medlib.measures.report import MeasuresReport, overview_view
 
     table = measures_table(ex, measure_dirs)
     national = _national(ex, measure_dirs)
-    view = lead_table(
-        table.assign(most_improved=table["most_improved"].round(1)),
-        columns=_SHOWN,
-        keys=("measure", "trust_name"),
-        labels={
-            "potential_for_improvement": "Potential for improvement",
-            "most_improved": "Most improved",
-        },
-        caption=(
-            "Percentile: 0 the lowest value among all trusts that month, 100 the highest. "
-            "Potential for improvement: 0 at the best trusts, 100 at the worst, over the "
-            "measure's last 12 months. Most improved: percentile points gained from the first "
-            "3 to the last 3 of those months."
-        ),
-    )
+    view = overview_view(table, keys=("measure", "trust_name"))
     parts: list[object] = [view]
     if measure is not None:
         computed = {

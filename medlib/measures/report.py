@@ -39,7 +39,7 @@ from medlib.measures.definitions import DEFINITIONS_DIR, MeasureDefinition, load
 from medlib.measures.products import measure_products
 from medlib.pack_cache import pack_cached
 from medlib.present import charts
-from medlib.present.sections import Report, Section, lead_table
+from medlib.present.sections import Report, Section, Table, lead_table
 from medlib.present.wording import format_month, format_month_short
 from medlib.reference.trusts import nhs_name, trust_names
 
@@ -47,10 +47,13 @@ __all__ = [
     "DIRECTION_TEXT",
     "MeasuresReport",
     "NationalMeasures",
+    "OVERVIEW_CAPTION",
+    "OVERVIEW_SHOWN",
     "build",
     "national_measures",
     "not_computed_reasons",
     "overview_table",
+    "overview_view",
 ]
 
 #: How each value judgement reads on the page.
@@ -271,6 +274,47 @@ def overview_table(national: NationalMeasures, trust_code: str) -> pd.DataFrame:
     return table.drop(columns="_computed").reset_index(drop=True)
 
 
+#: The overview columns a page shows (the published table has them all).
+OVERVIEW_SHOWN = (
+    "measure",
+    "latest_month",
+    "value_share",
+    "national_median_share",
+    "percent_rank",
+    "potential_for_improvement",
+    "most_improved",
+)
+#: What the overview's figures mean, under every view of it.
+OVERVIEW_CAPTION = (
+    "Percentile: where the trust's value sits among all trusts that month (0 the lowest value, "
+    "100 the highest). Potential for improvement: 0 at the best trusts, 100 at the worst, over "
+    "the measure's last 12 months; a measure with no value judgement is not ranked. Most "
+    "improved: the change in percentile position from the first 3 to the last 3 of those "
+    "months, in points; positive is better."
+)
+
+
+def overview_view(table: pd.DataFrame, keys: Sequence[str] = ("measure",)) -> Table:
+    """An overview table (one trust's, or several trusts' with ``trust_name``) as a page shows it.
+
+    Args:
+        table: Rows of :func:`overview_table`.
+        keys: Columns that identify a row, shown first.
+    """
+    columns = [*keys, *(c for c in OVERVIEW_SHOWN if c not in keys)]
+    return lead_table(
+        table.assign(most_improved=table["most_improved"].round(1)),
+        columns=columns,
+        keys=tuple(keys),
+        labels={
+            "potential_for_improvement": "Potential for improvement",
+            "most_improved": "Most improved",
+        },
+        caption=OVERVIEW_CAPTION,
+        empty="No measure is defined.",
+    )
+
+
 def _window_text(start: object, end: object) -> str:
     if pd.isna(start) or pd.isna(end):
         return ""
@@ -415,31 +459,7 @@ class MeasuresReport(Report):
                 "furthest point from the best trusts over the measure's last 12 months)."
             )
         # The direction is said in each measure's chart and sentence; seven columns fit A4.
-        view = lead_table(
-            table.assign(most_improved=table["most_improved"].round(1)),
-            columns=[
-                "measure",
-                "latest_month",
-                "value_share",
-                "national_median_share",
-                "percent_rank",
-                "potential_for_improvement",
-                "most_improved",
-            ],
-            keys=("measure",),
-            labels={
-                "potential_for_improvement": "Potential for improvement",
-                "most_improved": "Most improved",
-            },
-            caption=(
-                "Percentile: where this trust's value sits among all trusts that month (0 the "
-                "lowest value, 100 the highest). Potential for improvement: 0 at the best "
-                "trusts, 100 at the worst; a measure with no value judgement is not ranked. "
-                "Most improved: the change in percentile position from the first 3 to the "
-                "last 3 of the 12 months, in points; positive is better."
-            ),
-            empty="No measure is defined.",
-        )
+        view = overview_view(table)
         notes = table[table["note"].notna()]
         lines = [f"- **{row.measure}**: {row.note}" for row in notes.itertuples()]
         parts: list[Any] = [lead, view]

@@ -7,6 +7,9 @@ import textwrap
 import numpy as np
 import pandas as pd
 import pytest
+from measures_fixtures import definition as make_definition
+from measures_fixtures import ladder_usage
+from measures_fixtures import products as make_products
 
 from medlib.errors import InputError
 from medlib.measures.compute import (
@@ -17,8 +20,7 @@ from medlib.measures.compute import (
     improvement,
     percentile_position,
 )
-from medlib.measures.definitions import DEFINITIONS_DIR, load_definitions, parse_definition
-from medlib.measures.products import PRODUCT_COLUMNS
+from medlib.measures.definitions import DEFINITIONS_DIR, load_definitions
 from medlib.paths import DATA_DIR
 from medlib.reference.trusts import successor_map
 
@@ -239,56 +241,18 @@ def test_percentile_positions_read_the_oph_percentiles(bundled):
 # --- a tiny constructed example with known ranks -------------------------------------------
 
 
-def _products(codes):
-    frame = pd.DataFrame({"vmp_code": codes, "vmp_name": [f"Product {c}" for c in codes]})
-    for column in PRODUCT_COLUMNS[2:]:
-        frame[column] = None
-    frame["ddd_per_unit"] = 1.0
-    return frame
-
-
-def _definition(measure_id, lower, quantity="quantity", numerator=("1",), denominator=("1", "2")):
-    return parse_definition(
-        {
-            "id": measure_id,
-            "title": measure_id,
-            "why_it_matters": "test",
-            "numerator": {"vmp_codes": list(numerator)},
-            "denominator": {"vmp_codes": list(denominator)},
-            "quantity": quantity,
-            "lower_is_better": lower,
-            "citation": "test",
-        }
-    )
-
-
-def _ladder_usage():
-    # 11 trusts, 12 months; each month the values are 0, 0.1, ..., 1.0 (product 1, the numerator, 10k units and
-    # product 2 100 - 10k units, so the denominator is 100). With 11 evenly spaced values the p-th
-    # percentile is p / 100 exactly, so a value v sits at position 100 v (clamped to 5..95).
-    # Trust A: 0.9 in months 1-3, 0.6 in months 4-9, 0.2 in months 10-12.
-    months = pd.date_range("2023-01-01", periods=12, freq="MS")
-    a_steps = [9] * 3 + [6] * 6 + [2] * 3
-    rows = []
-    for i, month in enumerate(months):
-        others = [k for k in range(11) if k != a_steps[i]]
-        assignment = {"A": a_steps[i], **{f"T{j:02d}": k for j, k in enumerate(others)}}
-        for trust, k in assignment.items():
-            if k:
-                rows.append((month, trust, "1", 10.0 * k))
-            if k < 10:
-                rows.append((month, trust, "2", 100.0 - 10.0 * k))
-    return pd.DataFrame(rows, columns=["year_month", "trust_code", "vmp_code", "quantity"])
-
-
 def test_potential_and_most_improved_on_known_ranks():
     definitions = [
-        _definition("lower", True),
-        _definition("higher", False),
-        _definition("none", None),
+        make_definition("lower", True),
+        make_definition("higher", False),
+        make_definition("none", None),
     ]
     results = compute_measures(
-        _ladder_usage(), definitions, _products(["1", "2"]), successors={}, percentiles=(5, 50, 95)
+        ladder_usage(),
+        definitions,
+        make_products(["1", "2"]),
+        successors={},
+        percentiles=(5, 50, 95),
     )
     a = results.values[(results.values.trust_code == "A") & (results.values.measure_id == "lower")]
     np.testing.assert_allclose(a.value, [0.9] * 3 + [0.6] * 6 + [0.2] * 3)
@@ -387,7 +351,7 @@ def test_zero_and_negative_denominators_and_returns():
     ]
     usage = pd.DataFrame(rows, columns=["year_month", "trust_code", "vmp_code", "quantity"])
     results = compute_measures(
-        usage, [_definition("m", True)], _products(["1", "2"]), successors={}
+        usage, [make_definition("m", True)], make_products(["1", "2"]), successors={}
     )
     v = results.values.set_index(["trust_code", results.values.year_month.dt.strftime("%Y-%m")])
     assert v.loc[("X", "2024-01"), "value"] == 0.5 and v.loc[("X", "2024-01"), "note"] is None
@@ -427,7 +391,10 @@ def test_cost_measures_and_missing_cost():
         }
     )
     results = compute_measures(
-        usage, [_definition("spend", True, quantity="cost")], _products(["1", "2"]), successors={}
+        usage,
+        [make_definition("spend", True, quantity="cost")],
+        make_products(["1", "2"]),
+        successors={},
     )
     v = results.values.set_index("trust_code")
     assert v.loc["X", "value"] == pytest.approx(0.2)
@@ -435,13 +402,13 @@ def test_cost_measures_and_missing_cost():
     with pytest.raises(InputError, match="cost_gbp"):
         compute_measures(
             usage.drop(columns="cost_gbp"),
-            [_definition("spend", True, quantity="cost")],
-            _products(["1", "2"]),
+            [make_definition("spend", True, quantity="cost")],
+            make_products(["1", "2"]),
         )
 
 
 def test_products_without_a_ddd_are_left_out_and_listed():
-    products = _products(["1", "2", "3"])
+    products = make_products(["1", "2", "3"])
     products.loc[products.vmp_code == "3", ["ddd_per_unit", "ddd_note"]] = [
         np.nan,
         "no WHO DDD for this product",
@@ -454,7 +421,7 @@ def test_products_without_a_ddd_are_left_out_and_listed():
             "quantity": [1.0, 3.0, 50.0],
         }
     )
-    definition = _definition(
+    definition = make_definition(
         "m", True, quantity="ddd", numerator=("1", "3"), denominator=("1", "2", "3")
     )
     results = compute_measures(usage, [definition], products, successors={})
@@ -520,10 +487,10 @@ def test_a_measure_covers_the_months_of_its_own_products():
     rows += [(months[0], "B", "1", 2.0), (months[2], "B", "1", 4.0)]
     usage = pd.DataFrame(rows, columns=["year_month", "trust_code", "vmp_code", "quantity"])
     definitions = [
-        _definition("short", True, numerator=("1",), denominator=("1",)),
-        _definition("long", True, numerator=("2",), denominator=("2",)),
+        make_definition("short", True, numerator=("1",), denominator=("1",)),
+        make_definition("long", True, numerator=("2",), denominator=("2",)),
     ]
-    results = compute_measures(usage, definitions, _products(["1", "2"]), successors={})
+    results = compute_measures(usage, definitions, make_products(["1", "2"]), successors={})
     short = results.values[results.values.measure_id == "short"]
     # Both trusts get every month of the measure's own span, and no month after it.
     assert sorted(short.year_month.unique()) == list(months[:6])

@@ -5,13 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from measures_fixtures import definition as make_definition
+from measures_fixtures import ladder_usage
+from measures_fixtures import products as make_products
 from render_fixtures import write_parameter_set
 
 from medlib.context import resolve_context
 from medlib.errors import InputError
 from medlib.measures.compute import compute_measures
-from medlib.measures.definitions import MeasureDefinitionError, parse_definition
-from medlib.measures.products import PRODUCT_COLUMNS
+from medlib.measures.definitions import MeasureDefinitionError
 from medlib.measures.report import (
     NOT_COMPUTED,
     MeasuresReport,
@@ -23,63 +25,32 @@ from medlib.measures.report import (
 from medlib.present.sections import Table
 
 
-def _products(codes, ddd=1.0):
-    frame = pd.DataFrame({"vmp_code": codes, "vmp_name": [f"Product {c}" for c in codes]})
-    for column in PRODUCT_COLUMNS[2:]:
-        frame[column] = None
-    frame["ddd_per_unit"] = ddd
-    return frame
-
-
-def _definition(measure_id, lower, numerator=("1",), denominator=("1", "2"), quantity="quantity"):
-    return parse_definition(
-        {
-            "id": measure_id,
-            "title": f"Measure {measure_id}",
-            "why_it_matters": "test",
-            "numerator": {"vmp_codes": list(numerator)},
-            "denominator": {"vmp_codes": list(denominator)},
-            "quantity": quantity,
-            "lower_is_better": lower,
-            "citation": "test",
-        }
-    )
-
-
-def _ladder_usage():
-    # 11 trusts, 12 months of 2023; each month the values are 0, 0.1, ..., 1.0 (product 1, the
-    # numerator, 10k units of a denominator of 100). With 11 evenly spaced values the p-th
-    # percentile is p / 100 exactly, so a value v sits at position 100 v (clamped to 5..95) and
-    # its percent rank is 100 v. RTD: 0.9 in months 1-3, 0.6 in months 4-9, 0.2 in 10-12.
-    months = pd.date_range("2023-01-01", periods=12, freq="MS")
-    steps = [9] * 3 + [6] * 6 + [2] * 3
-    rows = []
-    for i, month in enumerate(months):
-        others = [k for k in range(11) if k != steps[i]]
-        assignment = {"RTD": steps[i], **{f"T{j:02d}": k for j, k in enumerate(others)}}
-        for trust, k in assignment.items():
-            if k:
-                rows.append((month, trust, "1", 10.0 * k))
-            if k < 10:
-                rows.append((month, trust, "2", 100.0 - 10.0 * k))
-    return pd.DataFrame(rows, columns=["year_month", "trust_code", "vmp_code", "quantity"])
-
-
 @pytest.fixture(scope="module")
 def ladder():
     definitions = [
-        _definition("lower", True),
-        _definition("higher", False),
-        _definition("none", None),
+        make_definition("lower", True, title="Measure lower"),
+        make_definition("higher", False, title="Measure higher"),
+        make_definition("none", None, title="Measure none"),
         # Product 3 is in the products table but never used; product 9 is in neither.
-        _definition("unused", True, numerator=("3",), denominator=("3",)),
-        _definition("unknown", True, numerator=("9",), denominator=("9",)),
+        make_definition(
+            "unused", True, title="Measure unused", numerator=("3",), denominator=("3",)
+        ),
+        make_definition(
+            "unknown", True, title="Measure unknown", numerator=("9",), denominator=("9",)
+        ),
         # Product 4 has no DDD per unit, so a DDD measure of it counts nothing.
-        _definition("no_ddd", True, numerator=("4",), denominator=("4",), quantity="ddd"),
+        make_definition(
+            "no_ddd",
+            True,
+            title="Measure no_ddd",
+            numerator=("4",),
+            denominator=("4",),
+            quantity="ddd",
+        ),
     ]
-    products = pd.concat([_products(["1", "2", "3"]), _products(["4"], ddd=np.nan)])
+    products = pd.concat([make_products(["1", "2", "3"]), make_products(["4"], ddd=np.nan)])
     results = compute_measures(
-        _ladder_usage(), definitions, products, successors={}, percentiles=(10, 50, 90)
+        ladder_usage("RTD"), definitions, products, successors={}, percentiles=(10, 50, 90)
     )
     national = NationalMeasures(
         results=results,
@@ -184,11 +155,14 @@ def test_published_tables(ladder):
 
 
 def test_a_trust_without_use_of_a_measure_is_told_so():
-    usage = _ladder_usage()
+    usage = ladder_usage("RTD")
     usage = usage[~((usage["trust_code"] == "RTD") & (usage["vmp_code"] == "2"))]
     usage = usage[usage["trust_code"] != "RTD"]
     results = compute_measures(
-        usage, [_definition("lower", True)], _products(["1", "2"]), successors={}
+        usage,
+        [make_definition("lower", True, title="Measure lower")],
+        make_products(["1", "2"]),
+        successors={},
     )
     national = NationalMeasures(results, "the test usage", not_computed_reasons(results), pd.NaT)
     row = overview_table(national, "RTD").iloc[0]
@@ -280,7 +254,10 @@ def test_months_without_an_ordinary_value_are_said():
     ]
     usage = pd.DataFrame(rows, columns=["year_month", "trust_code", "vmp_code", "quantity"])
     results = compute_measures(
-        usage, [_definition("m", True)], _products(["1", "2"]), successors={}
+        usage,
+        [make_definition("m", True, title="Measure m")],
+        make_products(["1", "2"]),
+        successors={},
     )
     national = NationalMeasures(results, "the test usage", not_computed_reasons(results), pd.NaT)
     report = MeasuresReport(resolve_context("RTD", "2023-04"), national)
