@@ -92,19 +92,25 @@ def bundled_data_files(folders: Iterable[Path] = (DATA_DIR, REFERENCE_DIR)) -> l
 
 #: Report parameters that name a folder of files the report reads.
 FOLDER_PARAMETERS = ("patient_data_dir",)
+#: Report parameters that name a list of such folders.
+FOLDER_LIST_PARAMETERS = ("measure_dirs",)
 
 
 def read_files_digest(values: Mapping[str, Any]) -> str:
     """One digest of every file in the folders a report's parameters name (empty for none).
 
     The bundled data and the store are covered by the pack's data records; this covers a
-    folder such as ``patient_data_dir``, so ``--resume`` re-renders a report whose patient
-    files changed.
+    folder such as ``patient_data_dir`` and the folders of ``measure_dirs``, so ``--resume``
+    re-renders a report whose patient files or measure definitions changed.
     """
     digest = hashlib.sha256()
     found = False
-    for name in FOLDER_PARAMETERS:
-        folder = values.get(name)
+    folders = [(name, values.get(name)) for name in FOLDER_PARAMETERS]
+    for name in FOLDER_LIST_PARAMETERS:
+        listed = values.get(name)
+        if isinstance(listed, list | tuple):
+            folders += [(f"{name}[{i}]", folder) for i, folder in enumerate(listed)]
+    for name, folder in folders:
         if not folder or not Path(str(folder)).is_dir():
             continue
         for path in sorted(Path(str(folder)).rglob("*")):

@@ -31,7 +31,7 @@ from medlib.context import NEEDS, check_period_end, check_trust_code, usage_cove
 from medlib.errors import MedlibError
 from medlib.paths import DATA_DIR, PARAMETERS_DIR, PROJECT_ROOT
 from medlib.reference.trusts import UnknownTrustError, icb_members
-from medlib.render.manifest import FOLDER_PARAMETERS
+from medlib.render.manifest import FOLDER_LIST_PARAMETERS, FOLDER_PARAMETERS
 
 __all__ = [
     "DAY_PARAMETERS",
@@ -766,18 +766,28 @@ def _check_known_value(
         if value < 0:
             problems.append(f"{where}: expected a whole number of 0 or more, got {value}")
     elif key in FOLDER_PARAMETERS and isinstance(value, str) and value.strip():
-        folder = Path(value.strip()).expanduser()
-        if not folder.is_absolute():
-            # Not from the kernel's working folder, which is the report's staging folder.
-            folder = base / folder
-        folder = folder.resolve()
-        if not folder.is_dir():
-            problems.append(
-                f"{where}: {value!r} is not a folder ({_display(folder)}); a relative path is "
-                "read from the parameter set's folder"
-            )
-        return str(folder)
+        return _folder(where, value, problems, base)
+    elif key in FOLDER_LIST_PARAMETERS and isinstance(value, list):
+        return [
+            _folder(f"{where}[{i}]", item, problems, base) if isinstance(item, str) else item
+            for i, item in enumerate(value)
+        ]
     return value
+
+
+def _folder(where: str, value: str, problems: list[str], base: Path) -> str:
+    """A folder parameter's absolute path; a problem when it is not a folder."""
+    folder = Path(value.strip()).expanduser()
+    if not folder.is_absolute():
+        # Not from the kernel's working folder, which is the report's staging folder.
+        folder = base / folder
+    folder = folder.resolve()
+    if not folder.is_dir():
+        problems.append(
+            f"{where}: {value!r} is not a folder ({_display(folder)}); a relative path is "
+            "read from the parameter set's folder"
+        )
+    return str(folder)
 
 
 def _real_day(text: str) -> dt.date | None:

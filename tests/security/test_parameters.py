@@ -376,3 +376,28 @@ def test_a_published_header_in_lower_case_says_so(tmp_path):
         "VMP_PRODUCT_NAME, TOTAL_QUANITY_IN_VMP_UNIT). Rename the columns exactly as published "
         "(the NHSBSA files use upper case), or re-export the file unchanged"
     )
+
+
+def test_measure_folders_are_read_from_the_parameter_files_folder(tmp_path):
+    (tmp_path / "our_measures").mkdir()
+    path = audit_set(tmp_path, parameters={"measure_dirs": ["../our_measures"]})
+    pset = load_parameter_set(path, known_trusts=TRUSTS)
+    assert pset.parameters == {"measure_dirs": [str(tmp_path / "our_measures")]}
+    missing = audit_set(tmp_path, parameters={"measure_dirs": ["../our_measures", "theirs"]})
+    assert problems_of(missing) == [
+        f"parameters.measure_dirs[1]: 'theirs' is not a folder "
+        f"({tmp_path / 'sets' / 'theirs'}); a relative path is read from the parameter set's "
+        "folder"
+    ]
+
+
+def test_a_changed_measure_definition_changes_the_reports_inputs(tmp_path):
+    from medlib.render.manifest import read_files_digest
+
+    folder = tmp_path / "our_measures"
+    folder.mkdir()
+    (folder / "m.yaml").write_text("id: m\n", encoding="utf-8")
+    before = read_files_digest({"measure_dirs": [str(folder)]})
+    assert before != ""
+    (folder / "m.yaml").write_text("id: m\ntitle: changed\n", encoding="utf-8")
+    assert read_files_digest({"measure_dirs": [str(folder)]}) != before
