@@ -26,6 +26,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from medlib.present.wording import is_missing
+
 __all__ = [
     "COLUMNS",
     "KINDS",
@@ -422,18 +424,9 @@ def formatter(kind: str) -> Callable[[Any], str]:
     return _FORMATTERS[kind]
 
 
-def _missing(value: Any) -> bool:
-    if value is None:
-        return True
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
-
-
 def _number(value: Any) -> float | None:
     """The value as a float, or None when it is text (``*``, a reason) or missing."""
-    if _missing(value) or isinstance(value, bool | np.bool_):
+    if is_missing(value) or isinstance(value, bool | np.bool_):
         return None
     if isinstance(value, int | float | np.integer | np.floating):
         return float(value)
@@ -447,7 +440,7 @@ def _number(value: Any) -> float | None:
 
 def _numeric(render: Callable[[float], str]) -> Callable[[Any], str]:
     def write(value: Any) -> str:
-        if _missing(value):
+        if is_missing(value):
             return ""
         number = _number(value)
         return str(value) if number is None else render(number)
@@ -462,7 +455,7 @@ def _money(number: float, decimals: int = 0) -> str:
 
 
 def _month(value: Any) -> str:
-    if _missing(value):
+    if is_missing(value):
         return ""
     try:
         return f"{pd.Timestamp(str(value) if isinstance(value, pd.Period) else value):%B %Y}"
@@ -471,7 +464,7 @@ def _month(value: Any) -> str:
 
 
 def _date(value: Any) -> str:
-    if _missing(value):
+    if is_missing(value):
         return ""
     try:
         stamp = pd.Timestamp(value)
@@ -481,7 +474,7 @@ def _date(value: Any) -> str:
 
 
 def _financial_year(value: Any) -> str:
-    if _missing(value):
+    if is_missing(value):
         return ""
     if isinstance(value, int | np.integer) and not isinstance(value, bool):
         from medlib.reference.financial_years import fy_label
@@ -491,7 +484,7 @@ def _financial_year(value: Any) -> str:
 
 
 def _flag(value: Any) -> str:
-    if _missing(value):
+    if is_missing(value):
         return ""
     if isinstance(value, bool | np.bool_):
         return "Yes" if value else "No"
@@ -500,7 +493,7 @@ def _flag(value: Any) -> str:
 
 
 def _text(value: Any) -> str:
-    return "" if _missing(value) else str(value)
+    return "" if is_missing(value) else str(value)
 
 
 _FORMATTERS: dict[str, Callable[[Any], str]] = {

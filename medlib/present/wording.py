@@ -27,6 +27,7 @@ __all__ = [
     "format_month_short",
     "format_number",
     "format_pct",
+    "is_missing",
 ]
 
 #: How a missing value reads in prose and tables.
@@ -35,7 +36,13 @@ MISSING = "not available"
 Rounding = Literal["prose", "whole", "pence", "estimate", "compact"]
 
 
-def _missing(value: object) -> bool:
+def is_missing(value: object) -> bool:
+    """Whether a value is missing (None, NaN, NaT or NA); text and other objects are not.
+
+    Example:
+        >>> is_missing(None), is_missing(float("nan")), is_missing("*"), is_missing([1])
+        (True, True, False, False)
+    """
     if value is None:
         return True
     try:
@@ -63,7 +70,7 @@ def format_gbp(value: float | None, rounding: Rounding = "prose") -> str:
         >>> format_gbp(2_450_000, "whole"), format_gbp(-15_400, "estimate")
         ('£2,450,000', '-£15,000')
     """
-    if _missing(value):
+    if is_missing(value):
         return MISSING
     number = float(value)
     amount = abs(number)
@@ -95,7 +102,7 @@ def format_pct(value: float | None, signed: bool = False, decimals: int = 1) -> 
         >>> format_pct(95.24), format_pct(12.5, signed=True), format_pct(None)
         ('95.2%', '+12.5%', 'not available')
     """
-    if _missing(value):
+    if is_missing(value):
         return MISSING
     return f"{float(value):{'+' if signed else ''}.{decimals}f}%"
 
@@ -114,7 +121,7 @@ def format_disclosed_pct(value: float | str | None) -> str:
 
 def format_number(value: float | None, decimals: int = 0) -> str:
     """A plain quantity with thousands separators: ``1,234``."""
-    if _missing(value):
+    if is_missing(value):
         return MISSING
     return f"{float(value):,.{decimals}f}"
 
@@ -133,7 +140,7 @@ def format_count(value: int | str | None, noun: str = "patients") -> str:
     """
     if value == "*":
         return f"fewer than 8 {noun}"
-    if _missing(value):
+    if is_missing(value):
         return f"an unknown number of {noun}"
     if value == 0:
         return f"no {noun}"

@@ -46,6 +46,7 @@ import pandas as pd
 
 from medlib.io.cells import neutralise_frame, neutralise_text
 from medlib.present.labels import COLUMNS, column_kind, column_label, formatter
+from medlib.present.wording import is_missing
 from medlib.render.html import notebook_label
 from medlib.render.table_notes import (
     data_from,
@@ -173,7 +174,7 @@ def excel_value(value: Any, kind: str) -> tuple[Any, str | None]:
         >>> excel_value(True, "flag"), excel_value(2023, "financial_year")
         (('Yes', None), ('2023/24', None))
     """
-    if _missing(value):
+    if is_missing(value):
         return None, None
     if kind in ("month", "date"):
         stamp = _timestamp(value)
@@ -442,15 +443,6 @@ def _write_about(sheet: Any, about: Sequence[tuple[str, str]], listing: Sequence
 
 
 # --------------------------------------------------------------------------- values
-
-
-def _missing(value: Any) -> bool:
-    if value is None:
-        return True
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
 
 
 def _number(value: Any) -> int | float | None:
