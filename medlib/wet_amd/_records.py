@@ -103,6 +103,17 @@ def through_day(prepared: pd.DataFrame, through: object | None) -> int:
     return int(day_numbers(pd.Series([stamp]))[0])
 
 
+def prepared_through(records: pd.DataFrame, through: object | None) -> tuple[pd.DataFrame, int]:
+    """:func:`prepare` the records and keep those up to the data end; also return that end.
+
+    Raises:
+        InputError: As :func:`prepare` and :func:`through_day` do.
+    """
+    prepared = prepare(records)
+    end = through_day(prepared, through)
+    return prepared[prepared["day"] <= end].reset_index(drop=True), end
+
+
 def register(records: pd.DataFrame, backend: str, name: str) -> tuple[Any, Any]:
     """Connect to ``backend`` and register the prepared records as table ``name``."""
     from medlib import engine  # Ibis loads here, only when something is computed

@@ -137,9 +137,7 @@ def cost_per_patient_year(
     if period not in PERIODS:
         raise InputError(f"period must be one of {', '.join(PERIODS)}, got {period!r}")
     cover_days = _records.check_cover(cover_weeks)
-    prepared = _records.prepare(records)
-    end = _records.through_day(prepared, through)
-    prepared = prepared[prepared["day"] <= end].reset_index(drop=True)
+    prepared, end = _records.prepared_through(records, through)
     if prepared.empty:
         return pd.DataFrame(columns=COST_COLUMNS)
     periods = _periods(int(prepared["day"].min()), end, period)

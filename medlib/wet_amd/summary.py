@@ -117,9 +117,7 @@ def trust_summary(
     """
     loading_doses = _records.check_loading(loading_doses)
     cover_days = _records.check_cover(cover_weeks)
-    prepared = _records.prepare(records)
-    end = _records.through_day(prepared, through)
-    prepared = prepared[prepared["day"] <= end].reset_index(drop=True)
+    prepared, end = _records.prepared_through(records, through)
     if prepared.empty:
         return pd.DataFrame(columns=SUMMARY_COLUMNS)
     _, table = _records.register(prepared, backend, "wet_amd_summary_injections")
