@@ -768,10 +768,14 @@ def _check_known_value(
     elif key in FOLDER_PARAMETERS and isinstance(value, str) and value.strip():
         return _folder(where, value, problems, base)
     elif key in FOLDER_LIST_PARAMETERS and isinstance(value, list):
-        return [
-            _folder(f"{where}[{i}]", item, problems, base) if isinstance(item, str) else item
-            for i, item in enumerate(value)
-        ]
+        folders = []
+        for i, item in enumerate(value):
+            if isinstance(item, str) and item.strip():
+                folders.append(_folder(f"{where}[{i}]", item, problems, base))
+            else:
+                problems.append(f"{where}[{i}]: expected a folder's path, got {item!r}")
+                folders.append(item)
+        return folders
     return value
 
 

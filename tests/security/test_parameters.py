@@ -389,6 +389,11 @@ def test_measure_folders_are_read_from_the_parameter_files_folder(tmp_path):
         f"({tmp_path / 'sets' / 'theirs'}); a relative path is read from the parameter set's "
         "folder"
     ]
+    odd = audit_set(tmp_path, parameters={"measure_dirs": [3, ""]})
+    assert problems_of(odd) == [
+        "parameters.measure_dirs[0]: expected a folder's path, got 3",
+        "parameters.measure_dirs[1]: expected a folder's path, got ''",
+    ]
 
 
 def test_a_changed_measure_definition_changes_the_reports_inputs(tmp_path):
