@@ -76,13 +76,11 @@ class NationalMeasures:
         results: :func:`~medlib.measures.compute.compute_measures` over the store's usage.
         where: How the page names the data ("the bundled SCMD extracts", "the store at PATH").
         not_computed: Measures the data cannot support: ``measure_id, measure, reason``.
-        through: The report's period end (first day of the month).
     """
 
     results: MeasureResults
     where: str
     not_computed: pd.DataFrame
-    through: pd.Timestamp
 
     @property
     def definitions(self) -> tuple[MeasureDefinition, ...]:
@@ -174,13 +172,8 @@ def national_measures(
         through=through or None,
         con=con,
     )
-    last = pd.Timestamp(results.values["year_month"].max()) if len(results.values) else None
-    end = pd.Timestamp(f"{through}-01") if through else last
     return NationalMeasures(
-        results=results,
-        where=where,
-        not_computed=not_computed_reasons(results),
-        through=end if end is not None else pd.NaT,
+        results=results, where=where, not_computed=not_computed_reasons(results)
     )
 
 
@@ -346,7 +339,7 @@ class MeasuresReport(Report):
         results = self.national.results
         values = results.values[results.values["trust_code"] == self.trust_code]
         medians = results.percentiles[results.percentiles["percentile"] == 50.0]
-        medians = medians.rename(columns={"value": "national_median_share", "trusts": "trusts"})
+        medians = medians.rename(columns={"value": "national_median_share"})
         out = values.merge(
             medians[["measure_id", "year_month", "national_median_share", "trusts"]],
             on=["measure_id", "year_month"],
@@ -513,13 +506,12 @@ class MeasuresReport(Report):
             return text + f" Not ranked: {row['note']}."
         window = _window_text(row["window_start"], row["window_end"])
         change = row["most_improved"]
-        moved = (
-            "no change"
-            if pd.isna(change)
-            else f"{abs(change):.1f} points {'better' if change > 0 else 'worse'}"
-            if change != 0
-            else "no change"
-        )
+        if pd.isna(change):
+            moved = f"no figure ({row['note']})"
+        elif change == 0:
+            moved = "no change"
+        else:
+            moved = f"{abs(change):.1f} points {'better' if change > 0 else 'worse'}"
         return (
             text
             + f" Over {window}: potential for improvement {row['potential_for_improvement']:.0f}"

@@ -56,7 +56,6 @@ def ladder():
         results=results,
         where="the test usage",
         not_computed=not_computed_reasons(results),
-        through=pd.Timestamp("2023-12-01"),
     )
     return MeasuresReport(resolve_context("RTD", "2023-12"), national)
 
@@ -164,7 +163,7 @@ def test_a_trust_without_use_of_a_measure_is_told_so():
         make_products(["1", "2"]),
         successors={},
     )
-    national = NationalMeasures(results, "the test usage", not_computed_reasons(results), pd.NaT)
+    national = NationalMeasures(results, "the test usage", not_computed_reasons(results))
     row = overview_table(national, "RTD").iloc[0]
     assert row["note"] == "No use of this measure's products at this trust."
     assert pd.isna(row["latest_month"])
@@ -259,7 +258,7 @@ def test_months_without_an_ordinary_value_are_said():
         make_products(["1", "2"]),
         successors={},
     )
-    national = NationalMeasures(results, "the test usage", not_computed_reasons(results), pd.NaT)
+    national = NationalMeasures(results, "the test usage", not_computed_reasons(results))
     report = MeasuresReport(resolve_context("RTD", "2023-04"), national)
     [definition] = results.definitions
     assert report.months_sentence(definition) == (
@@ -268,3 +267,19 @@ def test_months_without_an_ordinary_value_are_said():
         f"1 month: {NOTES['below_zero']}."
     )
     assert report.months_sentence(definition) in report.section("measures").parts
+
+
+def test_a_trust_without_positions_at_one_end_has_no_most_improved_figure():
+    # RTD issues nothing in January-March 2023, so those months have no value and no position:
+    # potential for improvement is its highest position over April-December (0.6 -> 60), and
+    # most improved cannot be worked out.
+    usage = ladder_usage("RTD")
+    usage = usage[~((usage["trust_code"] == "RTD") & (usage["year_month"] < "2023-04-01"))]
+    results = compute_measures(usage, [make_definition("m", True)], make_products(["1", "2"]))
+    national = NationalMeasures(results, "the test usage", not_computed_reasons(results))
+    report = MeasuresReport(resolve_context("RTD", "2023-12"), national)
+    [definition] = results.definitions
+    assert report.measure_sentence(definition).endswith(
+        "potential for improvement 60 of 100; from the first 3 months to the last 3, no figure "
+        "(no percentile position in the first or last 3 months)."
+    )
