@@ -553,23 +553,28 @@ def _failed(task: ReportTask, error: str) -> ReportOutcome:
 
 
 def _kill_children() -> None:
-    """Kill this process's children (pool workers and their kernels), not its resource tracker.
+    """Kill the render's pool workers and their kernels, and nothing else this process runs.
 
-    The tracker is shared by everything in this process that uses multiprocessing; killed, it
-    is relaunched without the resources it knew of, and warns of leaks.
+    The workers are this process's multiprocessing children; their kernels are theirs. Other
+    child processes are left alone: the multiprocessing resource tracker (shared by everything
+    in this process; killed, it is relaunched without the resources it knew of) and whatever
+    the caller started, such as the Java process behind a Spark session.
     """
-    from multiprocessing import resource_tracker
+    import multiprocessing
 
     import psutil
 
-    tracker = getattr(getattr(resource_tracker, "_resource_tracker", None), "_pid", None)
-    for child in psutil.Process().children(recursive=True):
-        if child.pid == tracker:
-            continue
+    for worker in multiprocessing.active_children():
         try:
-            child.kill()
+            process = psutil.Process(worker.pid)
+            victims = [*process.children(recursive=True), process]
         except psutil.Error:
-            pass
+            continue
+        for victim in victims:
+            try:
+                victim.kill()
+            except psutil.Error:
+                pass
 
 
 class _ReportNoSpace(MedlibError, OSError):

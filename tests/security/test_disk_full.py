@@ -221,3 +221,21 @@ def test_a_disk_full_before_the_render_starts_is_the_same_exit_code(pack, monkey
         f"Disk full: [Errno 28] No space left on device: '{lock}': the render could not start"
         in result.output
     )
+
+
+def test_stopping_the_render_leaves_the_callers_own_processes_alone(pack, monkeypatch):
+    # A process the caller started before the render (as a Spark session starts its Java
+    # process) is not the render's to kill when a full disk stops it.
+    import subprocess
+    import sys
+
+    own = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        fill_disk_when_publishing(monkeypatch, pack["out"], frees=True)
+        with pytest.raises(DiskFullError):
+            render(pack)
+        assert no_worker_left() == []
+        assert own.poll() is None
+    finally:
+        own.kill()
+        own.wait()
